@@ -1,0 +1,88 @@
+# blksnap: block-device filtering, changed-block tracking and snapshots.
+#
+#   make demo      set up everything and run the demonstration in the VM
+#   make check     set up everything and run every test (host + VM)
+#
+# Other targets: deps, build, kernel, modules, user, initramfs, vm-shell,
+# vm-run SCRIPT=path [ARGS=...], bench, bench-kernel, checkpatch, clean.
+# All outputs go to build/ (ignored by git).
+
+TOP   := $(CURDIR)
+BUILD := $(TOP)/build
+SHELL := /bin/bash
+
+# Debian packages the build, the VM and the tests need.
+DEB_PACKAGES := linux-source-6.12 build-essential bc bison flex libelf-dev \
+	libssl-dev dwarves cpio xz-utils rsync file kmod qemu-system-x86 \
+	busybox-static util-linux mount fdisk e2fsprogs xfsprogs fio dmsetup \
+	procps psmisc gawk diffutils findutils bsdextrautils libcap2-bin strace \
+	uuid-dev pkg-config gnuplot-nox
+DEPS_STAMP := $(BUILD)/.deps-$(shell echo $(DEB_PACKAGES) | sha1sum | cut -c1-12)
+
+GUEST_C := $(wildcard tests/guest/*/*.c)
+GUEST_BINS := $(patsubst tests/guest/%.c,$(BUILD)/tests/%,$(GUEST_C))
+GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(TOP)/include -I$(TOP)/include/uapi
+
+.PHONY: all deps build kernel modules user guest-helpers initramfs check demo \
+	vm-shell vm-run bench bench-kernel checkpatch clean
+
+all: build
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP):
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | grep -q '^ii' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "[deps] installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@mkdir -p $(BUILD) && touch $@
+
+kernel: deps
+	@bash vm/build-kernel.sh debug
+
+modules: kernel
+	@bash vm/build-modules.sh debug
+
+user: deps
+	@if [ -f lib/Makefile ]; then $(MAKE) -s -C lib BUILD=$(BUILD); fi
+	@if [ -f tools/Makefile ]; then $(MAKE) -s -C tools BUILD=$(BUILD); fi
+
+guest-helpers: user $(GUEST_BINS)
+$(BUILD)/tests/%: tests/guest/%.c $(wildcard include/uapi/linux/*.h include/blksnap/*.h tests/guest/*/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -o $@ $< -L$(BUILD)/user/lib -Wl,-rpath,/src/build/user/lib \
+		-Wl,--as-needed $(if $(wildcard $(BUILD)/user/lib/libblksnap.so),-lblksnap) -luuid -lpthread
+
+initramfs: deps $(BUILD)/vm/initramfs.cpio
+$(BUILD)/vm/initramfs.cpio: vm/build-initramfs.sh vm/init
+	@mkdir -p $(@D)
+	@bash vm/build-initramfs.sh $@
+
+build: kernel modules user guest-helpers initramfs
+
+check: build
+	@bash vm/check.sh $(SUITES)
+
+demo: build
+	@bash vm/run.sh --name demo demo/demo.sh
+
+vm-shell: build
+	@bash vm/run.sh --shell
+
+vm-run: build
+	@test -n "$(SCRIPT)" || { echo "usage: make vm-run SCRIPT=path [ARGS='...']"; exit 2; }
+	@bash vm/run.sh $(SCRIPT) $(ARGS)
+
+bench-kernel: deps
+	@bash vm/build-kernel.sh bench
+	@bash vm/build-modules.sh bench
+
+bench: bench-kernel user initramfs
+	@bash bench/run.sh
+
+checkpatch: kernel
+	@bash vm/checkpatch.sh
+
+clean:
+	rm -rf $(BUILD)

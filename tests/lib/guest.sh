@@ -1,0 +1,63 @@
+# Shell helpers for in-guest tests: . "$SRC/tests/lib/guest.sh"
+# A test exits 0 to pass, 77 to skip, anything else to fail; `fail` prints a
+# "FAIL: ..." line that the runner shows in the result table.
+set -u
+
+log() { printf '# %s\n' "$*"; }
+fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
+skip() { printf 'SKIP: %s\n' "$*"; exit 77; }
+
+# expect_eq ACTUAL EXPECTED WHAT
+expect_eq() {
+	[ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
+}
+
+# expect_ok CMD...: the command must succeed
+expect_ok() {
+	"$@" || fail "command failed ($?): $*"
+}
+
+# expect_fail CMD...: the command must fail
+expect_fail() {
+	if "$@"; then fail "command succeeded but should fail: $*"; fi
+}
+
+# load_module DIR [PARAMS...]: insmod $MODDIR/DIR/*.ko (one module per dir)
+load_module() {
+	local dir=$1 ko
+	shift
+	ko=$(ls "$MODDIR/$dir"/*.ko 2>/dev/null | head -n 1)
+	[ -n "$ko" ] || fail "module $dir is not built ($MODDIR/$dir)"
+	insmod "$ko" "$@" || fail "insmod $ko $* failed"
+}
+
+# unload_module NAME: rmmod if loaded
+unload_module() {
+	if grep -q "^$1 " /proc/modules; then rmmod "$1" || fail "rmmod $1 failed"; fi
+}
+
+# Data stamps: every 4 KiB block holds "<tag> <block number>", padded.
+# stamp_data TAG FIRST_BLOCK COUNT: write the stamps to stdout
+stamp_data() {
+	awk -v tag="$1" -v first="$2" -v count="$3" 'BEGIN {
+		pad = sprintf("%4096s", "")
+		for (b = first; b < first + count; b++) {
+			s = tag " " b "\n"
+			printf "%s%s", s, substr(pad, 1, 4096 - length(s))
+		}
+	}'
+}
+
+# stamp DEV TAG FIRST_BLOCK COUNT  (direct I/O, blocks of 4 KiB)
+stamp() {
+	local dev=$1 tag=$2 first=$3 count=$4
+	stamp_data "$tag" "$first" "$count" | dd of="$dev" bs=4096 seek="$first" count="$count" iflag=fullblock \
+		oflag=direct conv=notrunc status=none || fail "stamp $dev failed"
+}
+
+# verify DEV TAG FIRST_BLOCK COUNT: the blocks hold exactly those stamps
+verify() {
+	local dev=$1 tag=$2 first=$3 count=$4
+	cmp <(stamp_data "$tag" "$first" "$count") <(dd if="$dev" bs=4096 skip="$first" count="$count" iflag=direct status=none) \
+		|| fail "verify $dev: blocks $first+$count do not hold stamp '$tag'"
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Boot the test kernel under qemu and run one script inside it.
+#
+#   vm/run.sh [options] SCRIPT [ARGS...]   run SCRIPT in the guest
+#   vm/run.sh [options] --shell            interactive shell on the console
+#
+# options:
+#   --name NAME      run folder build/vm/runs/NAME (default: script name)
+#   --timeout SEC    hard wall-clock limit, the guest is killed after it
+#                    (default $VM_TIMEOUT or 1800)
+#   --kernel FLAVOUR debug (default) or bench
+#   --quiet          do not print the script's output at the end
+#
+# The guest sees the repository read-only at /src and the run folder
+# read-write at /out, and four fresh sparse virtio disks (vda..vdd).
+# Exit status: the script's, or 1 if the kernel printed a splat (see
+# vm/splat-patterns), 124 if the guest was killed at the time limit, 125 if
+# the guest died before the script finished.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+name= timeout=${VM_TIMEOUT:-1800} flavour=${VM_KERNEL:-debug} quiet=0 shell=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--name) name=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--kernel) flavour=$2; shift 2 ;;
+	--quiet) quiet=1; shift ;;
+	--shell) shell=1; shift ;;
+	--) shift; break ;;
+	-*) echo "vm/run.sh: unknown option $1" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+[ $shell = 1 ] || [ $# -ge 1 ] || { echo "usage: vm/run.sh [options] SCRIPT [ARGS...] | --shell" >&2; exit 2; }
+
+kernel=$top/build/kernel/$flavour/arch/x86/boot/bzImage
+initrd=$top/build/vm/initramfs.cpio
+for f in "$kernel" "$initrd"; do
+	[ -r "$f" ] || { echo "vm/run.sh: $f missing (run 'make build')" >&2; exit 2; }
+done
+
+if [ $shell = 1 ]; then name=${name:-shell}; else name=${name:-$(basename "$1" .sh)}; fi
+run=$top/build/vm/runs/$name
+rm -rf "$run"
+mkdir -p "$run/logs"
+echo "/src/build/kernel/$flavour-modroot/lib/modules" > "$run/kmods.path"
+
+disks=()
+i=0
+for size in 1G 1G 1G 4G; do
+	truncate -s "$size" "$run/disk$i.img"
+	disks+=(-drive "file=$run/disk$i.img,if=virtio,format=raw,cache=unsafe,discard=unmap")
+	i=$((i + 1))
+done
+
+if [ $shell = 0 ]; then
+	script=$(readlink -f "$1"); shift
+	case "$script" in
+	"$top"/*) gdir=/src/$(dirname "${script#"$top"/}") ;;
+	*)	# Outside the repository: bring the script's folder along.
+		sz=$(du -sm "$(dirname "$script")" | cut -f1)
+		[ "$sz" -le 256 ] || { echo "vm/run.sh: $(dirname "$script") is ${sz} MiB, too big to copy" >&2; exit 2; }
+		cp -a "$(dirname "$script")" "$run/job"
+		gdir=/out/job ;;
+	esac
+	{
+		printf 'cd %q || exit 125\n' "$gdir"
+		printf 'exec bash %q' "$gdir/$(basename "$script")"
+		for a in "$@"; do printf ' %q' "$a"; done
+		printf '\n'
+	} > "$run/job.sh"
+fi
+
+# acpi=noirq: routing PCI interrupts through ACPI link devices costs ~14 s
+# per virtio device under emulation with KASAN+lockdep; the PIRQ table is
+# instant. ACPI stays on for power-off.
+append="console=ttyS0 acpi=noirq panic=-1 watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=120"
+append+=" loglevel=7 ${VM_APPEND:-} vm.mode=$([ $shell = 1 ] && echo shell || echo job)"
+qemu=(qemu-system-x86_64 -machine pc,accel=tcg -cpu max -smp 2 -m 2560
+	-kernel "$kernel" -initrd "$initrd" -append "$append" -no-reboot
+	-nographic -device virtio-rng-pci
+	-virtfs "local,path=$top,mount_tag=src,security_model=none,readonly=on"
+	-virtfs "local,path=$run,mount_tag=out,security_model=none"
+	"${disks[@]}")
+
+if [ $shell = 1 ]; then
+	exec "${qemu[@]}" -serial mon:stdio
+fi
+
+start=$(date +%s)
+set +e
+timeout -k 10 "$timeout" "${qemu[@]}" -serial "file:$run/console.log" -monitor none \
+	</dev/null >"$run/qemu.log" 2>&1
+qrc=$?
+set -e
+secs=$(( $(date +%s) - start ))
+rm -f "$run"/disk*.img
+
+[ $quiet = 1 ] || cat "$run/output.log" 2>/dev/null || true
+rc=$(cat "$run/rc" 2>/dev/null || echo none)
+status=0
+if [ $qrc = 124 ] || [ $qrc = 137 ]; then
+	echo "vm/run.sh: TIMEOUT: guest killed after ${timeout}s (see $run/console.log)" >&2
+	status=124
+elif [ "$rc" = none ]; then
+	echo "vm/run.sh: the guest died before the script finished (qemu exit $qrc; see $run/console.log)" >&2
+	tail -n 30 "$run/console.log" >&2 || true
+	status=125
+else
+	status=$rc
+fi
+if ! "$top/vm/scan-console.sh" "$run/console.log" > "$run/splats.txt"; then
+	echo "vm/run.sh: KERNEL SPLAT (the run fails whatever the script returned):" >&2
+	head -n 20 "$run/splats.txt" | sed 's/^/  /' >&2
+	[ "$status" != 0 ] || status=1
+fi
+echo "vm/run.sh: $name: exit $status after ${secs}s (logs: ${run#"$top"/})" >&2
+exit "$status"
