@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test runner behind `make check`.
 #
-#   vm/check.sh [host] [selftest] [SUITE...]    (default: everything)
+#   vm/check.sh [lint] [host] [selftest] [SUITE...]    (default: everything)
 #
+# 0. checkpatch --strict on the kernel series and our kernel C files,
 # 1. host tests (tests/host, sanitizers), 2. every guest suite of
 # tests/guest/ in its own VM boot, 3. the harness self-test. Prints a table
 # of every test and, as its very last line, "N passed, N failed[, N skipped]".
@@ -15,7 +16,7 @@ mkdir -p "$res"
 
 want=("$@")
 if [ ${#want[@]} = 0 ]; then
-	want=(host)
+	want=(lint host)
 	for d in "$top"/tests/guest/*/; do
 		ls "$d"*.sh >/dev/null 2>&1 && want+=("$(basename "$d")")
 	done
@@ -40,6 +41,13 @@ from_tap() {
 			else record PASS "$prefix/$name" "$detail"; fi ;;
 		esac
 	done < "$file"
+}
+
+run_lint() {
+	echo "== kernel style (checkpatch --strict)"
+	bash "$top/vm/checkpatch.sh" > "$res/lint.tap" 2>&1
+	from_tap lint "$res/lint.tap"
+	grep '^# ' "$res/lint.tap" | head -n 40
 }
 
 run_host() {
@@ -135,6 +143,7 @@ selftest() {
 
 for w in "${want[@]}"; do
 	case "$w" in
+	lint) run_lint ;;
 	host) run_host ;;
 	selftest) selftest ;;
 	*)	if [ -d "$top/tests/guest/$w" ]; then guest_suite "$w"

@@ -13,10 +13,10 @@ static char *mode = "none";
 module_param(mode, charp, 0444);
 MODULE_PARM_DESC(mode, "warn: WARN once; uaf: use after free (KASAN); leak: leak 1 KiB (kmemleak)");
 
-/* Keeps the compiler from dropping the access after kfree(). */
-static noinline u8 read_byte(volatile u8 *p)
+/* Out of line, so that the compiler keeps the access after kfree(). */
+static noinline u8 read_byte(u8 *p)
 {
-	return *p;
+	return READ_ONCE(*p);
 }
 
 /*
@@ -30,7 +30,7 @@ static noinline int splat_leak(void)
 	if (!p)
 		return -ENOMEM;
 	memset(p, 0x5a, 1024);
-	pr_info("splat_selftest: leaked one object at %px\n", p);
+	pr_info("splat_selftest: leaked one object at %p\n", p);
 	return 0;
 }
 
