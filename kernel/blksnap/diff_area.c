@@ -1,0 +1,721 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copy-on-write of one device of a taken snapshot.
+ *
+ * The device is split into chunks. A write to the original that touches a
+ * chunk whose old data is not preserved yet is held and handed to a worker,
+ * which reads the chunk's old data into memory (waiting for the read to
+ * complete), queues it for storing and only then lets the write go on.
+ * A second worker writes loaded chunks to the difference storage.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blk-filter.h>
+#include <linux/blkdev.h>
+#include <linux/highmem.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include "blksnap.h"
+#include "cbt_map.h"
+#include "diff_area.h"
+#include "diff_storage.h"
+#include "snapshot.h"
+#include "tracker.h"
+
+/**
+ * diff_buffer_alloc() - allocate a buffer of pages
+ * @size: bytes; rounded up to whole pages.
+ *
+ * Return: the buffer or NULL.
+ */
+struct diff_buffer *diff_buffer_alloc(size_t size)
+{
+	unsigned int i, nr = DIV_ROUND_UP(size, PAGE_SIZE);
+	struct diff_buffer *buf;
+
+	buf = kzalloc(struct_size(buf, pages, nr), GFP_KERNEL);
+	if (!buf)
+		return NULL;
+	INIT_LIST_HEAD(&buf->link);
+	buf->nr_pages = nr;
+	for (i = 0; i < nr; i++) {
+		buf->pages[i] = alloc_page(GFP_KERNEL);
+		if (!buf->pages[i]) {
+			diff_buffer_free(buf);
+			return NULL;
+		}
+	}
+	return buf;
+}
+
+/**
+ * diff_buffer_free() - free a buffer
+ * @buf: the buffer, or NULL.
+ */
+void diff_buffer_free(struct diff_buffer *buf)
+{
+	unsigned int i;
+
+	if (!buf)
+		return;
+	for (i = 0; i < buf->nr_pages; i++)
+		if (buf->pages[i])
+			__free_page(buf->pages[i]);
+	kfree(buf);
+}
+
+/**
+ * diff_buffer_copy() - copy between a buffer and linear memory
+ * @buf: the buffer.
+ * @offset: byte offset in the buffer.
+ * @ptr: linear memory.
+ * @len: bytes to copy; @offset + @len must lie inside the buffer.
+ * @to_buf: copy from @ptr into the buffer, otherwise the other way.
+ */
+void diff_buffer_copy(struct diff_buffer *buf, size_t offset, void *ptr,
+		      size_t len, bool to_buf)
+{
+	while (len) {
+		size_t poff = offset_in_page(offset);
+		size_t l = min_t(size_t, PAGE_SIZE - poff, len);
+		struct page *page = buf->pages[offset >> PAGE_SHIFT];
+
+		if (to_buf)
+			memcpy_to_page(page, poff, ptr, l);
+		else
+			memcpy_from_page(ptr, page, poff, l);
+		offset += l;
+		ptr += l;
+		len -= l;
+	}
+}
+
+static size_t chunk_buffer_size(struct diff_area *da)
+{
+	return (size_t)1 << (da->chunk_shift + SECTOR_SHIFT);
+}
+
+static struct diff_buffer *diff_area_buffer_get(struct diff_area *da)
+{
+	struct diff_buffer *buf;
+
+	spin_lock(&da->pool_lock);
+	buf = list_first_entry_or_null(&da->pool, struct diff_buffer, link);
+	if (buf) {
+		list_del_init(&buf->link);
+		da->pool_count--;
+	}
+	spin_unlock(&da->pool_lock);
+	if (!buf)
+		buf = diff_buffer_alloc(chunk_buffer_size(da));
+	return buf;
+}
+
+static void diff_area_buffer_put(struct diff_area *da, struct diff_buffer *buf)
+{
+	spin_lock(&da->pool_lock);
+	if (da->pool_count < free_diff_buffer_pool_size) {
+		list_add(&buf->link, &da->pool);
+		da->pool_count++;
+		buf = NULL;
+	}
+	spin_unlock(&da->pool_lock);
+	diff_buffer_free(buf);
+}
+
+static sector_t chunk_first_sector(struct diff_area *da, unsigned long idx)
+{
+	return (sector_t)idx << da->chunk_shift;
+}
+
+/* Sectors of data in the chunk: the last chunk may be short. */
+static sector_t chunk_sectors(struct diff_area *da, unsigned long idx)
+{
+	sector_t first = chunk_first_sector(da, idx);
+
+	return min_t(sector_t, 1ull << da->chunk_shift, da->capacity - first);
+}
+
+/* Sectors the chunk takes in the difference storage: whole pages. */
+static sector_t chunk_stored_sectors(struct diff_area *da, unsigned long idx)
+{
+	return round_up(chunk_sectors(da, idx), PAGE_SIZE >> SECTOR_SHIFT);
+}
+
+static void diff_area_release(struct kref *kref)
+{
+	struct diff_area *da = container_of(kref, struct diff_area, kref);
+	struct diff_buffer *buf, *tmp;
+	struct chunk *chunk;
+	unsigned long idx;
+
+	xa_for_each(&da->chunks, idx, chunk) {
+		diff_buffer_free(chunk->buf);
+		mutex_destroy(&chunk->lock);
+		kfree(chunk);
+	}
+	xa_destroy(&da->chunks);
+	list_for_each_entry_safe(buf, tmp, &da->pool, link)
+		diff_buffer_free(buf);
+	diff_storage_put(da->ds);
+	snapshot_put(da->snapshot);
+	tracker_put(da->tracker);
+	kfree(da);
+}
+
+/**
+ * diff_area_put() - drop a reference to a difference area
+ * @da: the area.
+ */
+void diff_area_put(struct diff_area *da)
+{
+	kref_put(&da->kref, diff_area_release);
+}
+
+/**
+ * diff_area_get() - take a reference to a difference area
+ * @da: the area.
+ *
+ * Return: @da.
+ */
+struct diff_area *diff_area_get(struct diff_area *da)
+{
+	kref_get(&da->kref);
+	return da;
+}
+
+static void diff_area_queue(struct diff_area *da, struct work_struct *work)
+{
+	diff_area_get(da);
+	if (!queue_work(blksnap_wq, work))
+		diff_area_put(da);
+}
+
+/**
+ * diff_area_set_error() - mark the snapshot of the device corrupted
+ * @da: the area.
+ * @error: negative error code.
+ *
+ * Only the first error counts: it is reported with one event. From then
+ * on writes to the original pass straight through and image I/O fails.
+ */
+void diff_area_set_error(struct diff_area *da, int error)
+{
+	struct tracker *tracker = da->tracker;
+
+	if (cmpxchg(&da->error, 0, error) != 0)
+		return;
+	pr_err("snapshot of device %u:%u corrupted: error %d\n",
+	       MAJOR(tracker->dev_id), MINOR(tracker->dev_id), error);
+	snapshot_event_corrupted(da->snapshot, tracker->dev_id, error);
+	wake_up_all(&da->store_wq);
+	diff_area_queue(da, &da->cow_work);
+}
+
+static bool diff_area_stopped(struct diff_area *da)
+{
+	return READ_ONCE(da->error) || READ_ONCE(da->closing);
+}
+
+static struct chunk *diff_area_get_chunk(struct diff_area *da,
+					 unsigned long idx)
+{
+	struct chunk *chunk, *old;
+
+	chunk = xa_load(&da->chunks, idx);
+	if (chunk)
+		return chunk;
+	chunk = kzalloc(sizeof(*chunk), GFP_KERNEL);
+	if (!chunk)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&chunk->lock);
+	INIT_LIST_HEAD(&chunk->store_link);
+	chunk->index = idx;
+	chunk->state = CHUNK_NEW;
+	old = xa_cmpxchg(&da->chunks, idx, NULL, chunk, GFP_KERNEL);
+	if (old) {
+		mutex_destroy(&chunk->lock);
+		kfree(chunk);
+		if (xa_is_err(old))
+			return ERR_PTR(xa_err(old));
+		return old;
+	}
+	return chunk;
+}
+
+/*
+ * Make sure the old data of a chunk is preserved (in memory or in the
+ * difference storage). Called by the workers only.
+ */
+static int diff_area_load_chunk(struct diff_area *da, unsigned long idx,
+				struct chunk **pchunk)
+{
+	struct diff_buffer *buf;
+	struct chunk *chunk;
+	int ret = 0;
+
+	chunk = diff_area_get_chunk(da, idx);
+	if (IS_ERR(chunk))
+		return PTR_ERR(chunk);
+	*pchunk = chunk;
+	/* Pairs with the releases below: a loaded chunk's data is visible. */
+	if (smp_load_acquire(&chunk->state) != CHUNK_NEW)
+		return 0;
+
+	mutex_lock(&chunk->lock);
+	if (chunk->state != CHUNK_NEW)
+		goto out;
+	/* At most chunk_maximum_in_queue chunks wait in memory. */
+	wait_event(da->store_wq,
+		   READ_ONCE(da->store_count) < chunk_maximum_in_queue ||
+		   diff_area_stopped(da));
+	if (diff_area_stopped(da)) {
+		ret = READ_ONCE(da->error) ?: -ESHUTDOWN;
+		goto out;
+	}
+	buf = diff_area_buffer_get(da);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = blksnap_pages_bdev_rw(da->bdev, false,
+				    chunk_first_sector(da, idx), buf->pages, 0,
+				    chunk_sectors(da, idx) << SECTOR_SHIFT);
+	if (ret) {
+		diff_area_buffer_put(da, buf);
+		goto out;
+	}
+	chunk->buf = buf;
+	xa_lock(&da->chunks);
+	/* Publish the state after the data it describes. */
+	smp_store_release(&chunk->state, CHUNK_LOADED);
+	list_add_tail(&chunk->store_link, &da->store_queue);
+	da->store_count++;
+	xa_unlock(&da->chunks);
+	diff_area_queue(da, &da->store_work);
+out:
+	mutex_unlock(&chunk->lock);
+	return ret;
+}
+
+static void diff_area_chunk_range(struct diff_area *da, sector_t sector,
+				  sector_t count, unsigned long *first,
+				  unsigned long *last)
+{
+	sector_t end = min(sector + count, da->capacity);
+
+	*first = sector >> da->chunk_shift;
+	*last = (end - 1) >> da->chunk_shift;
+}
+
+/* Preserve every chunk a held write touches. */
+static int diff_area_preserve_bio(struct diff_area *da, struct bio *bio)
+{
+	sector_t sector = blksnap_bio_sector(bio);
+	sector_t count = bio_sectors(bio);
+	unsigned long idx, first, last;
+	struct chunk *chunk;
+	int ret;
+
+	if (sector >= da->capacity || !count)
+		return 0;
+	diff_area_chunk_range(da, sector, count, &first, &last);
+	for (idx = first; idx <= last; idx++) {
+		ret = diff_area_load_chunk(da, idx, &chunk);
+		if (ret)
+			return ret;
+		cond_resched();
+	}
+	return 0;
+}
+
+static void diff_area_release_bio_chunks(struct diff_area *da,
+					 struct bio *bio)
+{
+	sector_t sector = blksnap_bio_sector(bio);
+	sector_t count = bio_sectors(bio);
+	unsigned long idx, first, last;
+	struct chunk *chunk;
+
+	if (sector >= da->capacity || !count)
+		return;
+	diff_area_chunk_range(da, sector, count, &first, &last);
+	for (idx = first; idx <= last; idx++) {
+		chunk = xa_load(&da->chunks, idx);
+		/* Pairs with the release of the state by the loader. */
+		if (!chunk || smp_load_acquire(&chunk->state) == CHUNK_NEW)
+			continue;
+		/* Pairs with the acquire in diff_area_cow(). */
+		smp_store_release(&chunk->released, true);
+	}
+}
+
+static void diff_area_cow_work(struct work_struct *work)
+{
+	struct diff_area *da = container_of(work, struct diff_area, cow_work);
+	unsigned int noio = memalloc_noio_save();
+	struct bio *list, *bio;
+	int ret;
+
+	for (;;) {
+		spin_lock(&da->cow_lock);
+		list = bio_list_get(&da->cow_bios);
+		spin_unlock(&da->cow_lock);
+		if (!list)
+			break;
+
+		for (bio = list; bio; bio = bio->bi_next) {
+			if (diff_area_stopped(da))
+				break;
+			ret = diff_area_preserve_bio(da, bio);
+			if (ret && ret != -ESHUTDOWN)
+				diff_area_set_error(da, ret);
+		}
+		/* Wait for image reads of the original that began before. */
+		down_write(&da->orig_rw);
+		up_write(&da->orig_rw);
+		if (!diff_area_stopped(da))
+			for (bio = list; bio; bio = bio->bi_next)
+				diff_area_release_bio_chunks(da, bio);
+
+		while (list) {
+			bio = list;
+			list = bio->bi_next;
+			bio->bi_next = NULL;
+			resubmit_filtered_bio(bio);
+		}
+	}
+	memalloc_noio_restore(noio);
+	diff_area_put(da);
+}
+
+static void diff_area_store_work(struct work_struct *work)
+{
+	struct diff_area *da = container_of(work, struct diff_area,
+					    store_work);
+	unsigned int noio = memalloc_noio_save();
+	struct chunk *chunk;
+	sector_t count, sector;
+	int ret;
+
+	for (;;) {
+		xa_lock(&da->chunks);
+		chunk = list_first_entry_or_null(&da->store_queue,
+						 struct chunk, store_link);
+		if (chunk)
+			list_del_init(&chunk->store_link);
+		xa_unlock(&da->chunks);
+		if (!chunk)
+			break;
+
+		mutex_lock(&chunk->lock);
+		if (!diff_area_stopped(da)) {
+			count = chunk_stored_sectors(da, chunk->index);
+			ret = diff_storage_alloc(da->ds, count, &sector);
+			if (!ret)
+				ret = diff_storage_rw(da->ds, true, sector,
+						      chunk->buf->pages, 0,
+						      count << SECTOR_SHIFT);
+			if (ret) {
+				diff_area_set_error(da, ret);
+			} else {
+				chunk->diff_sector = sector;
+				/* diff_sector before the state. */
+				smp_store_release(&chunk->state, CHUNK_STORED);
+				diff_area_buffer_put(da, chunk->buf);
+				chunk->buf = NULL;
+			}
+		}
+		mutex_unlock(&chunk->lock);
+
+		xa_lock(&da->chunks);
+		da->store_count--;
+		xa_unlock(&da->chunks);
+		wake_up_all(&da->store_wq);
+		cond_resched();
+	}
+	memalloc_noio_restore(noio);
+	diff_area_put(da);
+}
+
+/**
+ * diff_area_create() - prepare copy-on-write of a device for a take
+ * @tracker: the device's tracker.
+ * @snapshot: the snapshot being taken.
+ *
+ * The chunk size is the smallest power of two, at least
+ * 2^chunk_minimum_shift and the device's minimum I/O size, such that the
+ * number of chunks does not exceed 2^chunk_maximum_count_shift; it never
+ * exceeds 2^chunk_maximum_shift.
+ *
+ * Return: the area or an ERR_PTR().
+ */
+struct diff_area *diff_area_create(struct tracker *tracker,
+				   struct snapshot *snapshot)
+{
+	struct diff_area *da;
+	unsigned int shift;
+
+	da = kzalloc(sizeof(*da), GFP_KERNEL);
+	if (!da)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&da->kref);
+	da->bdev = tracker->bdev;
+	da->capacity = bdev_nr_sectors(da->bdev);
+
+	shift = max_t(unsigned int, chunk_minimum_shift, PAGE_SHIFT);
+	while (shift < chunk_maximum_shift &&
+	       (1u << shift) < bdev_io_min(da->bdev))
+		shift++;
+	while (shift < chunk_maximum_shift &&
+	       DIV_ROUND_UP_SECTOR_T(da->capacity,
+				     1ull << (shift - SECTOR_SHIFT)) >
+		       (1ull << chunk_maximum_count_shift))
+		shift++;
+	da->chunk_shift = shift - SECTOR_SHIFT;
+	da->chunk_count = DIV_ROUND_UP_SECTOR_T(da->capacity,
+						1ull << da->chunk_shift);
+
+	xa_init(&da->chunks);
+	spin_lock_init(&da->cow_lock);
+	bio_list_init(&da->cow_bios);
+	INIT_WORK(&da->cow_work, diff_area_cow_work);
+	init_rwsem(&da->orig_rw);
+	INIT_LIST_HEAD(&da->store_queue);
+	INIT_WORK(&da->store_work, diff_area_store_work);
+	init_waitqueue_head(&da->store_wq);
+	spin_lock_init(&da->pool_lock);
+	INIT_LIST_HEAD(&da->pool);
+
+	da->tracker = tracker_get(tracker);
+	da->snapshot = snapshot_get(snapshot);
+	da->ds = snapshot_diff_storage(snapshot);
+	kref_get(&da->ds->kref);
+	return da;
+}
+
+/**
+ * diff_area_close() - stop copy-on-write before the area goes away
+ * @da: the area, already unlinked from its tracker and image.
+ *
+ * Held writes are released at once, nothing more is stored, and the
+ * workers are waited for, so that the difference storage is idle when
+ * this returns.
+ */
+void diff_area_close(struct diff_area *da)
+{
+	WRITE_ONCE(da->closing, true);
+	wake_up_all(&da->store_wq);
+	diff_area_queue(da, &da->cow_work);
+	flush_work(&da->cow_work);
+	flush_work(&da->store_work);
+}
+
+/**
+ * diff_area_cow() - filter a write to the original device
+ * @da: the area.
+ * @bio: the write.
+ * @sector: its first sector, relative to the device.
+ * @count: its size in sectors.
+ *
+ * Called from the filter, in the submitter's context.
+ *
+ * Return: true if the bio was taken (held for copy-on-write, or failed
+ * with %BLK_STS_AGAIN for %REQ_NOWAIT), false if it may proceed.
+ */
+bool diff_area_cow(struct diff_area *da, struct bio *bio, sector_t sector,
+		   sector_t count)
+{
+	unsigned long idx, first, last;
+	struct chunk *chunk;
+	bool hold = false;
+
+	if (diff_area_stopped(da) || sector >= da->capacity || !count)
+		return false;
+	diff_area_chunk_range(da, sector, count, &first, &last);
+	for (idx = first; idx <= last; idx++) {
+		chunk = xa_load(&da->chunks, idx);
+		/* Pairs with the release in diff_area_release_bio_chunks(). */
+		if (!chunk || !smp_load_acquire(&chunk->released)) {
+			hold = true;
+			break;
+		}
+	}
+	if (!hold)
+		return false;
+	if (bio->bi_opf & REQ_NOWAIT) {
+		bio_wouldblock_error(bio);
+		return true;
+	}
+	spin_lock(&da->cow_lock);
+	bio_list_add(&da->cow_bios, bio);
+	spin_unlock(&da->cow_lock);
+	diff_area_queue(da, &da->cow_work);
+	return true;
+}
+
+/**
+ * diff_area_image_read() - read snapshot data of a range inside one chunk
+ * @da: the area.
+ * @sector: first sector.
+ * @count: number of sectors, all in the same chunk.
+ * @bounce: buffer for the data; at least @count sectors plus two pages.
+ * @offset: out: byte offset of the data in @bounce.
+ *
+ * Called from the image worker.
+ *
+ * Return: 0 or a negative error (-EIO once the snapshot is corrupted).
+ */
+int diff_area_image_read(struct diff_area *da, sector_t sector,
+			 unsigned int count, struct diff_buffer *bounce,
+			 size_t *offset)
+{
+	unsigned long idx = sector >> da->chunk_shift;
+	size_t pos = (sector - chunk_first_sector(da, idx)) << SECTOR_SHIFT;
+	size_t len = (size_t)count << SECTOR_SHIFT;
+	size_t start, end;
+	struct chunk *chunk;
+	int state, ret;
+
+	if (READ_ONCE(da->error))
+		return -EIO;
+	*offset = 0;
+
+	down_read(&da->orig_rw);
+	chunk = xa_load(&da->chunks, idx);
+	/* Pairs with the releases of the state by the workers. */
+	state = chunk ? smp_load_acquire(&chunk->state) : CHUNK_NEW;
+	if (state == CHUNK_NEW) {
+		ret = blksnap_pages_bdev_rw(da->bdev, false, sector,
+					    bounce->pages, 0, len);
+		up_read(&da->orig_rw);
+		goto out;
+	}
+	up_read(&da->orig_rw);
+
+	mutex_lock(&chunk->lock);
+	if (chunk->state == CHUNK_LOADED) {
+		size_t done = 0;
+
+		while (done < len) {
+			size_t poff = offset_in_page(pos + done);
+			size_t l = min_t(size_t, PAGE_SIZE - poff, len - done);
+			struct page *page = chunk->buf->pages[(pos + done) >>
+							      PAGE_SHIFT];
+
+			diff_buffer_copy(bounce, done,
+					 page_address(page) + poff, l, true);
+			done += l;
+		}
+		ret = 0;
+	} else {
+		/* Whole pages: the storage may have large logical blocks. */
+		start = round_down(pos, PAGE_SIZE);
+		end = round_up(pos + len, PAGE_SIZE);
+		ret = diff_storage_rw(da->ds, false,
+				      chunk->diff_sector +
+					      (start >> SECTOR_SHIFT),
+				      bounce->pages, 0, end - start);
+		*offset = pos - start;
+	}
+	mutex_unlock(&chunk->lock);
+out:
+	if (!ret && READ_ONCE(da->error))
+		ret = -EIO;
+	return ret;
+}
+
+static int diff_area_store_write(struct diff_area *da, struct chunk *chunk,
+				 size_t pos, size_t len,
+				 struct diff_buffer *bounce)
+{
+	size_t start = round_down(pos, PAGE_SIZE);
+	size_t end = round_up(pos + len, PAGE_SIZE);
+	struct diff_buffer *tmp;
+	void *data;
+	int ret;
+
+	if (start == pos && end == pos + len)
+		return diff_storage_rw(da->ds, true,
+				       chunk->diff_sector + (pos >> SECTOR_SHIFT),
+				       bounce->pages, 0, len);
+
+	/* Read, modify and write whole pages. */
+	tmp = diff_buffer_alloc(end - start);
+	data = kmalloc(len, GFP_KERNEL);
+	if (!tmp || !data) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = diff_storage_rw(da->ds, false,
+			      chunk->diff_sector + (start >> SECTOR_SHIFT),
+			      tmp->pages, 0, end - start);
+	if (ret)
+		goto out;
+	diff_buffer_copy(bounce, 0, data, len, false);
+	diff_buffer_copy(tmp, pos - start, data, len, true);
+	ret = diff_storage_rw(da->ds, true,
+			      chunk->diff_sector + (start >> SECTOR_SHIFT),
+			      tmp->pages, 0, end - start);
+out:
+	kfree(data);
+	diff_buffer_free(tmp);
+	return ret;
+}
+
+/**
+ * diff_area_image_write() - write to the snapshot image inside one chunk
+ * @da: the area.
+ * @sector: first sector.
+ * @count: number of sectors, all in the same chunk.
+ * @bounce: the data, from offset 0.
+ *
+ * The chunk is preserved first; the data then lands in memory or in the
+ * difference storage, never on the original device. Both CBT tables of
+ * the original are marked, so that the next backup copies the range.
+ *
+ * Return: 0 or a negative error (-EIO once the snapshot is corrupted).
+ */
+int diff_area_image_write(struct diff_area *da, sector_t sector,
+			  unsigned int count, struct diff_buffer *bounce)
+{
+	unsigned long idx = sector >> da->chunk_shift;
+	size_t pos = (sector - chunk_first_sector(da, idx)) << SECTOR_SHIFT;
+	size_t len = (size_t)count << SECTOR_SHIFT;
+	struct chunk *chunk;
+	int ret;
+
+	if (READ_ONCE(da->error))
+		return -EIO;
+	ret = diff_area_load_chunk(da, idx, &chunk);
+	if (ret) {
+		if (ret != -ESHUTDOWN)
+			diff_area_set_error(da, ret);
+		return -EIO;
+	}
+	mutex_lock(&chunk->lock);
+	if (chunk->state == CHUNK_LOADED) {
+		size_t done = 0;
+
+		while (done < len) {
+			size_t poff = offset_in_page(pos + done);
+			size_t l = min_t(size_t, PAGE_SIZE - poff, len - done);
+			struct page *page = chunk->buf->pages[(pos + done) >>
+							      PAGE_SHIFT];
+
+			diff_buffer_copy(bounce, done,
+					 page_address(page) + poff, l, false);
+			done += l;
+		}
+	} else {
+		ret = diff_area_store_write(da, chunk, pos, len, bounce);
+	}
+	mutex_unlock(&chunk->lock);
+	if (ret)
+		diff_area_set_error(da, ret);
+	if (!ret && READ_ONCE(da->error))
+		ret = -EIO;
+	if (!ret)
+		cbt_map_mark(da->tracker->cbt_map, sector, count, true);
+	return ret ? -EIO : 0;
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef __BLKSNAP_DIFF_AREA_H
+#define __BLKSNAP_DIFF_AREA_H
+
+#include <linux/bio.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+
+struct diff_storage;
+struct snapshot;
+struct tracker;
+
+/**
+ * struct diff_buffer - memory for the data of one chunk
+ * @link: entry in the pool of free buffers.
+ * @nr_pages: number of pages.
+ * @pages: the pages.
+ */
+struct diff_buffer {
+	struct list_head link;
+	unsigned int nr_pages;
+	struct page *pages[];
+};
+
+/**
+ * enum chunk_state - where the snapshot's data of a chunk is
+ * @CHUNK_NEW: still on the original device only (being preserved if the
+ *	chunk's lock is held).
+ * @CHUNK_LOADED: read into @buf of the chunk, waiting to be stored.
+ * @CHUNK_STORED: in the difference storage.
+ */
+enum chunk_state {
+	CHUNK_NEW = 0,
+	CHUNK_LOADED,
+	CHUNK_STORED,
+};
+
+/**
+ * struct chunk - copy-on-write state of one chunk that differs
+ * @lock: serialises loading, storing and image access of the chunk.
+ * @index: chunk number.
+ * @state: &enum chunk_state; only moves forward.
+ * @released: writes to the original may pass straight through: the old
+ *	data is preserved and no image read of the original is in flight.
+ * @store_link: entry in the store queue of the difference area.
+ * @buf: the data while %CHUNK_LOADED.
+ * @diff_sector: location in the difference storage once %CHUNK_STORED.
+ */
+struct chunk {
+	struct mutex lock; /* serialises access to the chunk's data */
+	unsigned long index;
+	int state;
+	bool released;
+	struct list_head store_link;
+	struct diff_buffer *buf;
+	sector_t diff_sector;
+};
+
+/**
+ * struct diff_area - copy-on-write state of one device in a taken snapshot
+ * @kref: held by the tracker while copy-on-write is on, by the image, by
+ *	queued work and by the filter while it looks at a bio.
+ * @tracker: the device's tracker (reference).
+ * @snapshot: the snapshot (reference), for events.
+ * @ds: the difference storage (reference).
+ * @bdev: the original device.
+ * @capacity: capacity of the device at the take, in sectors.
+ * @chunk_shift: log2 of the chunk size in sectors.
+ * @chunk_count: number of chunks.
+ * @chunks: sparse map of &struct chunk by chunk number; its lock also
+ *	protects @store_queue and @store_count.
+ * @error: 0, or the error that corrupted the snapshot of the device.
+ * @closing: the snapshot is being destroyed.
+ * @cow_lock: protects @cow_bios.
+ * @cow_bios: writes to the original held until their chunks are preserved.
+ * @cow_work: preserves chunks and releases the held writes.
+ * @orig_rw: image reads of the original hold it shared; taken exclusively
+ *	(and released at once) before held writes are released, to wait for
+ *	image reads that started before the chunk was preserved.
+ * @store_queue: loaded chunks waiting to be stored.
+ * @store_count: number of chunks in memory not yet stored.
+ * @store_work: writes loaded chunks to the difference storage.
+ * @store_wq: waits for @store_count to fall below the limit.
+ * @pool_lock: protects @pool and @pool_count.
+ * @pool: free buffers.
+ * @pool_count: number of free buffers.
+ */
+struct diff_area {
+	struct kref kref;
+	struct tracker *tracker;
+	struct snapshot *snapshot;
+	struct diff_storage *ds;
+	struct block_device *bdev;
+	sector_t capacity;
+	unsigned int chunk_shift;
+	unsigned long chunk_count;
+	struct xarray chunks;
+	int error;
+	bool closing;
+	spinlock_t cow_lock; /* protects cow_bios */
+	struct bio_list cow_bios;
+	struct work_struct cow_work;
+	struct rw_semaphore orig_rw;
+	struct list_head store_queue;
+	unsigned int store_count;
+	struct work_struct store_work;
+	wait_queue_head_t store_wq;
+	spinlock_t pool_lock; /* protects pool, pool_count */
+	struct list_head pool;
+	unsigned int pool_count;
+};
+
+struct diff_area *diff_area_create(struct tracker *tracker,
+				   struct snapshot *snapshot);
+void diff_area_put(struct diff_area *da);
+struct diff_area *diff_area_get(struct diff_area *da);
+void diff_area_close(struct diff_area *da);
+void diff_area_set_error(struct diff_area *da, int error);
+bool diff_area_cow(struct diff_area *da, struct bio *bio, sector_t sector,
+		   sector_t count);
+int diff_area_image_read(struct diff_area *da, sector_t sector,
+			 unsigned int count, struct diff_buffer *bounce,
+			 size_t *offset);
+int diff_area_image_write(struct diff_area *da, sector_t sector,
+			  unsigned int count, struct diff_buffer *bounce);
+struct diff_buffer *diff_buffer_alloc(size_t size);
+void diff_buffer_free(struct diff_buffer *buf);
+void diff_buffer_copy(struct diff_buffer *buf, size_t offset, void *ptr,
+		      size_t len, bool to_buf);
+
+#endif /* __BLKSNAP_DIFF_AREA_H */

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Snapshot images: bio-based block devices that show a device as it was at
+ * the instant the snapshot was taken. Reads come from the original device,
+ * from a preserved chunk in memory or from the difference storage; writes
+ * land in the difference storage only.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/highmem.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/blksnap.h>
+#include "blksnap.h"
+#include "diff_area.h"
+#include "snapimage.h"
+#include "tracker.h"
+
+/* Largest bio the image accepts: the bounce buffer's size. */
+#define SNAPIMAGE_MAX_SECTORS 256
+
+/**
+ * struct snapimage - a snapshot image disk
+ * @disk: the disk.
+ * @da: copy-on-write state of the original device (reference).
+ * @lock: protects @bios.
+ * @bios: bios waiting for @work.
+ * @work: processes the bios, one at a time.
+ * @bounce: buffer for the data of one bio, plus two pages for alignment.
+ */
+struct snapimage {
+	struct gendisk *disk;
+	struct diff_area *da;
+	spinlock_t lock; /* protects bios */
+	struct bio_list bios;
+	struct work_struct work;
+	struct diff_buffer *bounce;
+};
+
+static void snapimage_bio_copy(struct bio *bio, struct bvec_iter *iter,
+			       struct diff_buffer *buf, size_t offset,
+			       size_t len, bool to_bio)
+{
+	while (len) {
+		struct bio_vec bv = bio_iter_iovec(bio, *iter);
+		size_t l = min_t(size_t, len, bv.bv_len);
+		void *p = bvec_kmap_local(&bv);
+
+		diff_buffer_copy(buf, offset, p, l, !to_bio);
+		kunmap_local(p);
+		bio_advance_iter_single(bio, iter, l);
+		offset += l;
+		len -= l;
+	}
+}
+
+static blk_status_t snapimage_rw(struct snapimage *image, struct bio *bio)
+{
+	struct diff_area *da = image->da;
+	bool write = op_is_write(bio_op(bio));
+	struct bvec_iter iter = bio->bi_iter;
+	sector_t sector = iter.bi_sector;
+	unsigned int left = bio_sectors(bio);
+	size_t offset;
+	int ret;
+
+	while (left) {
+		sector_t chunk_end = ((sector >> da->chunk_shift) + 1) <<
+				     da->chunk_shift;
+		unsigned int n = min_t(sector_t, left, chunk_end - sector);
+
+		n = min_t(unsigned int, n, SNAPIMAGE_MAX_SECTORS);
+		if (write) {
+			snapimage_bio_copy(bio, &iter, image->bounce, 0,
+					   n << SECTOR_SHIFT, false);
+			ret = diff_area_image_write(da, sector, n,
+						    image->bounce);
+		} else {
+			ret = diff_area_image_read(da, sector, n,
+						   image->bounce, &offset);
+			if (!ret)
+				snapimage_bio_copy(bio, &iter, image->bounce,
+						   offset, n << SECTOR_SHIFT,
+						   true);
+		}
+		if (ret)
+			return BLK_STS_IOERR;
+		sector += n;
+		left -= n;
+		cond_resched();
+	}
+	return BLK_STS_OK;
+}
+
+static void snapimage_work(struct work_struct *work)
+{
+	struct snapimage *image = container_of(work, struct snapimage, work);
+	unsigned int noio = memalloc_noio_save();
+	struct bio *bio;
+
+	for (;;) {
+		spin_lock(&image->lock);
+		bio = bio_list_pop(&image->bios);
+		spin_unlock(&image->lock);
+		if (!bio)
+			break;
+
+		switch (bio_op(bio)) {
+		case REQ_OP_READ:
+		case REQ_OP_WRITE:
+			bio->bi_status = snapimage_rw(image, bio);
+			break;
+		case REQ_OP_FLUSH:
+			bio->bi_status = READ_ONCE(image->da->error) ?
+					 BLK_STS_IOERR : BLK_STS_OK;
+			break;
+		default:
+			bio->bi_status = BLK_STS_NOTSUPP;
+			break;
+		}
+		bio_endio(bio);
+	}
+	memalloc_noio_restore(noio);
+}
+
+static void snapimage_submit_bio(struct bio *bio)
+{
+	struct snapimage *image = bio->bi_bdev->bd_disk->private_data;
+
+	bio = bio_split_to_limits(bio);
+	if (!bio)
+		return;
+	spin_lock(&image->lock);
+	bio_list_add(&image->bios, bio);
+	spin_unlock(&image->lock);
+	queue_work(blksnap_wq, &image->work);
+}
+
+static const struct block_device_operations snapimage_fops = {
+	.owner = THIS_MODULE,
+	.submit_bio = snapimage_submit_bio,
+};
+
+/**
+ * snapimage_create() - create the image disk of a device
+ * @da: copy-on-write state of the device, just taken.
+ *
+ * The disk is named blksnap-image_<major>:<minor> after the original, and
+ * has its capacity (at the take) and logical and physical block sizes.
+ *
+ * Return: the image or an ERR_PTR().
+ */
+struct snapimage *snapimage_create(struct diff_area *da)
+{
+	struct block_device *bdev = da->bdev;
+	struct queue_limits lim = {
+		.logical_block_size = bdev_logical_block_size(bdev),
+		.physical_block_size = bdev_physical_block_size(bdev),
+		.max_hw_sectors = SNAPIMAGE_MAX_SECTORS,
+	};
+	struct snapimage *image;
+	struct gendisk *disk;
+	int ret;
+
+	image = kzalloc(sizeof(*image), GFP_KERNEL);
+	if (!image)
+		return ERR_PTR(-ENOMEM);
+	spin_lock_init(&image->lock);
+	bio_list_init(&image->bios);
+	INIT_WORK(&image->work, snapimage_work);
+	image->bounce = diff_buffer_alloc((SNAPIMAGE_MAX_SECTORS <<
+					   SECTOR_SHIFT) + 2 * PAGE_SIZE);
+	if (!image->bounce) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+
+	disk = blk_alloc_disk(&lim, NUMA_NO_NODE);
+	if (IS_ERR(disk)) {
+		ret = PTR_ERR(disk);
+		goto fail;
+	}
+	disk->fops = &snapimage_fops;
+	disk->private_data = image;
+	disk->flags |= GENHD_FL_NO_PART;
+	snprintf(disk->disk_name, DISK_NAME_LEN, "%s_%u:%u",
+		 BLKSNAP_IMAGE_NAME, MAJOR(da->tracker->dev_id),
+		 MINOR(da->tracker->dev_id));
+	set_capacity(disk, da->capacity);
+	image->disk = disk;
+	image->da = diff_area_get(da);
+
+	ret = add_disk(disk);
+	if (ret) {
+		diff_area_put(image->da);
+		put_disk(disk);
+		goto fail;
+	}
+	return image;
+
+fail:
+	diff_buffer_free(image->bounce);
+	kfree(image);
+	return ERR_PTR(ret);
+}
+
+/**
+ * snapimage_destroy() - remove an image disk
+ * @image: the image.
+ *
+ * Works while the disk is open or mounted: once it is deleted no new bio
+ * reaches the driver, and those already queued are completed here.
+ */
+void snapimage_destroy(struct snapimage *image)
+{
+	del_gendisk(image->disk);
+	flush_work(&image->work);
+	put_disk(image->disk);
+	diff_area_put(image->da);
+	diff_buffer_free(image->bounce);
+	kfree(image);
+}
+
+/**
+ * snapimage_name() - name of an image disk
+ * @image: the image.
+ *
+ * Return: the name.
+ */
+const char *snapimage_name(struct snapimage *image)
+{
+	return image->disk->disk_name;
+}

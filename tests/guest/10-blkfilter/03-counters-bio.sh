@@ -1,0 +1,72 @@
+#!/bin/bash
+# Exact counters on bio-based devices: brd and dm-linear. A filter on a
+# dm device and one on the disk below it each see the bios once.
+. "$(dirname "$0")/common.sh"
+lower=/dev/vdc
+dmname=bf-linear
+cleanup() {
+	[ -b /dev/ram0 ] && detach_quiet /dev/ram0
+	[ -n "${DM:-}" ] && detach_quiet $DM
+	detach_quiet $lower
+	dm_remove $dmname
+	grep -q '^brd ' /proc/modules && rmmod brd
+	unload_module $TF_MOD
+}
+trap cleanup EXIT
+tf_load
+
+# count_io DEV: N writes and reads of known sizes, then the exact counters
+count_io() {
+	local dev=$1
+	bf_expect OK reset $dev
+	dio_write $dev 4096 8
+	dio_write $dev 512 3 100
+	dio_read $dev 4096 5
+	dio_read $dev 1024 2 10
+	expect_counter $dev write_bios 11
+	expect_counter $dev write_sectors $((8 * 8 + 3))
+	expect_counter $dev read_bios 7
+	expect_counter $dev read_sectors $((5 * 8 + 2 * 2))
+	expect_counter $dev other_bios 0
+	expect_counter $dev bad_context 0
+	bf_expect OK reset $dev
+	dio_write $dev 1M 2
+	expect_counter $dev write_sectors 4096
+	[ "$(counter $dev write_bios)" -ge 2 ] || fail "$dev: fewer bios than writes"
+}
+
+# brd (bio-based, in-tree module of the test kernel)
+if modprobe brd rd_nr=1 rd_size=16384 2>/dev/null; then
+	wait_for_dev /dev/ram0
+	bf_expect OK attach /dev/ram0 testfilter
+	expect_eq "$(cat /sys/block/ram0/filter)" testfilter "/sys/block/ram0/filter"
+	count_io /dev/ram0
+	bf_expect OK detach /dev/ram0 testfilter
+	expect_ok rmmod brd
+else
+	log "brd is not available: dm-linear only"
+fi
+
+# dm-linear over a virtio disk, both filtered
+sectors=$(blockdev --getsz $lower)
+dm_create $dmname "0 $((sectors / 2)) linear $lower 0"
+dm=$DM
+bf_expect OK attach $dm testfilter
+expect_eq "$(sysfs_filter $dm)" testfilter "dm sysfs filter"
+count_io $dm
+
+bf_expect OK attach $lower testfilter
+bf_expect OK reset $dm
+bf_expect OK reset $lower
+dio_write $dm 4096 6
+dio_read $dm 4096 4
+expect_counter $dm write_bios 6
+expect_counter $lower write_bios 6
+expect_counter $dm read_bios 4
+expect_counter $lower read_bios 4
+expect_counter $lower write_sectors 48
+bf_expect OK detach $lower testfilter
+bf_expect OK detach $dm testfilter
+expect_ok dmsetup remove $dmname
+expect_eq "$(tf_refcnt)" 0 "refcnt"
+exit 0

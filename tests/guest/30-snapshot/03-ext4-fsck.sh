@@ -1,0 +1,41 @@
+#!/bin/bash
+# ext4 on the original under a writer: the image taken meanwhile is a clean
+# file system, and it can be mounted and written (changes stay in the
+# difference storage).
+. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+need_blkfilter
+cleanup() { kill $writer 2>/dev/null; wait 2>/dev/null; umount /mnt/img /mnt/orig 2>/dev/null; bs_cleanup; true; }
+trap cleanup EXIT
+writer=
+
+load_blksnap
+mkfs.ext4 -q -F /dev/vdb || fail mkfs
+mkdir -p /mnt/orig /mnt/img
+mount /dev/vdb /mnt/orig || fail mount
+bs attach /dev/vdb
+( i=0; while :; do
+	dd if=/dev/urandom of=/mnt/orig/f$((i % 20)) bs=64k count=4 status=none
+	i=$((i + 1))
+done ) &
+writer=$!
+sleep 3
+id=$(snap_take /dev/vdc 0 /dev/vdb) || exit 1
+sleep 3
+img=$(image /dev/vdb)
+e2fsck -fn "$img" > e2fsck.log 2>&1 || { cat e2fsck.log; fail "fsck of the image is not clean"; }
+
+# Mount it and write: the original must not change.
+kill $writer; wait $writer 2>/dev/null; writer=
+sync
+sum=$(dd if=/dev/vdb bs=1M count=64 status=none | sha256sum)
+mount "$img" /mnt/img || fail "mount image"
+dd if=/dev/urandom of=/mnt/img/new bs=1M count=4 status=none || fail "write to image"
+sync
+cmp -s /mnt/img/new /mnt/img/new || fail "read back"
+umount /mnt/img || fail "umount image"
+e2fsck -fn "$img" > e2fsck.log 2>&1 || { cat e2fsck.log; fail "fsck after writing to the image"; }
+expect_eq "$(dd if=/dev/vdb bs=1M count=64 status=none | sha256sum)" "$sum" "original after writes to the image"
+bs destroy "$id"
+umount /mnt/orig
+bs detach /dev/vdb
+exit 0
