@@ -6,7 +6,7 @@
 set -euo pipefail
 BS=${BINDIR:-/src/build/user/bin}/blksnap
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+run() { printf '$ %s\n' "$*" >&2; "$@"; }
 
 say "Our kernel and module"
 uname -r
@@ -65,10 +65,10 @@ run "$BS" snapshot info /dev/vda
 run "$BS" snapshot info /dev/vdb
 
 say "Back up from the images: mount them and verify every file"
-img_a=/dev/$("$BS" --json snapshot info /dev/vda | sed -n 's/.*"image": *"\([^"]*\)".*/\1/p')
-img_b=/dev/$("$BS" --json snapshot info /dev/vdb | sed -n 's/.*"image": *"\([^"]*\)".*/\1/p')
-run mount -o ro "$img_a" /mnt/img-a
-run mount -o ro,norecovery,nouuid "$img_b" /mnt/img-b
+img_a=$("$BS" --json snapshot info /dev/vda | sed -n 's/.*"image": *"\([^"]*\)".*/\1/p')
+img_b=$("$BS" --json snapshot info /dev/vdb | sed -n 's/.*"image": *"\([^"]*\)".*/\1/p')
+run mount -t ext4 -o ro "$img_a" /mnt/img-a
+run mount -t xfs -o ro,norecovery,nouuid "$img_b" /mnt/img-b
 (cd /mnt/img-a && sha256sum --quiet -c /tmp/sums-a) && echo "ext4 image: all files match the snapshot instant"
 (cd /mnt/img-b && sha256sum --quiet -c /tmp/sums-b) && echo "xfs image:  all files match the snapshot instant"
 changed=$( (cd /mnt/a && sha256sum --quiet -c /tmp/sums-a 2>/dev/null) | grep -c FAILED || true)
