@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Run the blksnap benchmarks and publish the results.
+#
+#   bash bench/run.sh [KEY=VALUE...]
+#
+# Boots the bench kernel once (vm/run.sh --kernel bench --name bench) to run
+# bench/guest-bench.sh (KEY=VALUE arguments are passed to it: reps=,
+# runtime=, cases=, size=), then bench/report.sh writes
+# bench/results/<date>.{md,csv,png} and <date>-raw.csv and updates
+# docs/performance.md. It builds nothing: `make bench` builds the bench
+# kernel, the modules, the tools and the initramfs first.
+#
+# Environment:
+#   BENCH_WAIT=900     seconds to wait for other qemu guests to finish (the
+#                      host's cores are shared; figures are noisier with
+#                      company), then run anyway and say so in the results
+#   BENCH_TIMEOUT=2400 limit for the whole guest run (seconds)
+#   BENCH_DATE         name of the result files (default: today, YYYY-MM-DD)
+#   BENCH_NO_PUBLISH=1 leave bench/results and docs alone (report into the
+#                      run folder build/vm/runs/bench/report/ instead)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+wait_max=${BENCH_WAIT:-900}
+date=${BENCH_DATE:-$(date +%F)}
+run=$top/build/vm/runs/bench
+
+for f in build/kernel/bench/arch/x86/boot/bzImage build/kernel/bench/VERSION \
+	 build/vm/initramfs.cpio build/user/bin/blksnap; do
+	[ -e "$f" ] || { echo "bench/run.sh: $f missing: run 'make bench' (it builds what is needed)" >&2; exit 2; }
+done
+[ -e build/bench/modules/blksnap/blksnap.ko ] ||
+	echo "bench/run.sh: build/bench/modules/blksnap/blksnap.ko missing: the blksnap cases will be reported unavailable" >&2
+
+others() { pgrep -f '^qemu-system' | wc -l; }
+waited=0
+while [ "$(others)" -gt 0 ] && [ $waited -lt "$wait_max" ]; do
+	[ $waited = 0 ] && echo "[bench] $(others) other qemu guest(s) running; waiting up to ${wait_max}s for a quiet host"
+	sleep 10
+	waited=$((waited + 10))
+done
+busy=$(others)
+[ "$busy" = 0 ] || echo "[bench] still $busy other qemu guest(s) after ${waited}s: running anyway (noted in the results)"
+
+echo "[bench] booting the bench kernel ($(sed -n 's/^kernelrelease //p' build/kernel/bench/VERSION)); about 15 minutes"
+t0=$(date +%s) load0=$(cut -d' ' -f1 /proc/loadavg)
+set +e
+bash vm/run.sh --kernel bench --name bench --timeout "${BENCH_TIMEOUT:-2400}" --quiet \
+	bench/guest-bench.sh "$@" &
+vm=$!
+# Sample the host while the guest runs: other guests that start later count too.
+max_busy=$busy
+while kill -0 $vm 2>/dev/null; do
+	n=$(( $(others) - 1 ))
+	[ $n -gt "$max_busy" ] && max_busy=$n
+	sleep 5
+done
+wait $vm
+status=$?
+set -e
+secs=$(( $(date +%s) - t0 ))
+[ -f "$run/output.log" ] && grep '^\[bench' "$run/output.log" | tail -n 3 || true
+
+{
+	echo "vm_status=$status"
+	echo "vm_secs=$secs"
+	echo "other_vms=$( [ "$max_busy" -le 0 ] && echo none || echo "up to $max_busy")"
+	echo "host_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+	echo "host_cpus=$(nproc)"
+	echo "host_load=$load0 at start, $(cut -d' ' -f1 /proc/loadavg) at end"
+	echo "waited=$waited"
+	if [ -s "$run/splats.txt" ]; then
+		echo "splats=$(wc -l < "$run/splats.txt") line(s), first: $(head -n 1 "$run/splats.txt" | tr -d '\t' | cut -c1-160)"
+	else
+		echo "splats=none"
+	fi
+} > "$run/host-meta.txt"
+
+if [ ! -s "$run/bench.csv" ]; then
+	echo "bench/run.sh: the guest wrote no results (exit $status); see ${run#"$top"/}/console.log and output.log" >&2
+	exit 1
+fi
+if [ "${BENCH_NO_PUBLISH:-0}" = 1 ]; then
+	bash bench/report.sh "$run" --date "$date" --results "$run/report" --doc "$run/report/performance.md"
+else
+	bash bench/report.sh "$run" --date "$date"
+fi
+echo "[bench] done in ${secs}s (guest exit $status)"
+[ "$status" = 0 ] || echo "bench/run.sh: the guest run failed (exit $status): results are partial; see ${run#"$top"/}/" >&2
+exit "$status"

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# One sentence per case for docs/performance.md: where blksnap stands
+# against dm-snapshot and the raw device (from a summary CSV written by
+# bench/report.sh), and what bounds the figure (the mechanism, below).
+#
+#   bash bench/verdicts.sh RESULTS/DATE.csv
+set -euo pipefail
+sum=${1:?usage: bench/verdicts.sh SUMMARY.csv}
+
+# case <TAB> what bounds the figure
+bounds=$(cat <<'EOF'
+P1-rand4k	CPU in the submitting task: per write bio the filter does one indirect call, marks CBT bytes and looks for a snapshot, with no extra I/O, while dm's snapshot-origin clones every bio and remaps it
+P1-seq1M	the copy bandwidth of brd under emulation; the per-bio cost of the filter is spread over 1 MiB
+P2-first-rand4k	the copy: each 4 KiB write first waits for its whole 256 KiB chunk to be read (64 times the data), and the chunk is written again to the difference storage, so on brd the figure is the memory-copy speed of the emulated CPU (one 256 KiB read of brd takes about 2.6 ms here); blksnap's COW worker copies one chunk at a time, synchronously, while dm-snapshot's kcopyd keeps one copy per waiting write in flight
+P2-first-seq1M	the copy: each 1 MiB write first has its four chunks read, and they are written again to the difference storage, so about three times the data moves
+P2-second-rand4k	what is left of P1 plus one lookup of the chunk state per write: preserved chunks pass straight through
+P2-second-seq1M	what is left of P1 plus one lookup of the chunk state per write: preserved chunks pass straight through
+P3-seq-unchanged	the image device: one worker serves its bios one at a time through a 128 KiB bounce buffer (an extra copy, and no parallelism from the queue depth), where dm-snapshot remaps bios without copying
+P3-rand-unchanged	the image device: one worker serves its bios one at a time, so a queue depth of 32 gains nothing, plus a bounce-buffer copy of every block
+P3-seq-half	the image worker as when unchanged, plus reads of preserved chunks from the difference storage
+P3-rand-half	the image worker as when unchanged, plus reads of preserved chunks from the difference storage
+P4-stall	the copies after the take rather than the take itself: a raw device has no file system, so the freeze holds no write, and the figure is close to that of a snapshot taken before the run, where the first write into each of the 256 chunks waits for its chunk's copy
+P4-take-time	two tool runs, the create/add/take ioctls, a CBT table allocation and an image disk per device (add_disk and its partition scan through the image); under emulation a tool start alone costs 0.2 s or more
+P4-dm-stall	the suspend of the origin: writes wait through the whole suspend, create and resume sequence
+P5-cbt-1GiB	one byte per tracking block in each of two tables, blocks of at least 64 KiB
+P5-cbt-1TiB	one byte per tracking block in each of two tables: blocks grow so that a device has at most 2097152 of them, so no device needs more than 4 MiB until blocks reach their 64 MiB cap (128 TiB)
+P5-cbt-16TiB	the same cap of 2097152 blocks per table, here 8 MiB each
+P5-mem-chunk	the chunk descriptor (a kmalloc'ed struct with a mutex) and its xarray slot for blksnap, an exception in a hash table for dm-snapshot; blksnap's chunk buffers are pooled pages, as many as were in flight at once and at most free_diff_buffer_pool_size (128) of 256 KiB per device while the snapshot exists, which only the MemFree-based figure shows
+V-P1-rand4k	the virtio-blk emulation under TCG, which costs far more than the filter
+V-P2-first-rand4k	the chunk copies on emulated virtio disks, where I/O latency rather than the CPU dominates: dm-snapshot keeps a copy per waiting write in flight, blksnap's COW worker one at a time, hence a wider gap than on brd
+EOF
+)
+
+gawk -F, -v bounds="$bounds" '
+function fmt(x, u) {	# a number with its unit
+	if (x == "") return "?"
+	return fnum(x, u) (u == "bytes" ? "" : " " u)
+}
+function fnum(x, u) {
+	if (u == "IOPS") return sprintf("%.0f", x)
+	if (u == "MiB/s") return sprintf("%.1f", x)
+	if (u == "ms") return x < 10 ? sprintf("%.2f", x) : sprintf("%.0f", x)
+	if (u == "bytes") {
+		if (x < 10240) return sprintf("%d bytes", x)
+		if (x < 1048576) return sprintf("%.1f KiB", x / 1024)
+		return sprintf("%.1f MiB", x / 1048576)
+	}
+	return x
+}
+function rng(lo, hi, u) { return lo == hi ? "" : " (" fnum(lo, u) "–" fnum(hi, u) ")" }
+function r2(x) { return x >= 10 ? sprintf("%.0f", x) : x >= 0.1 ? sprintf("%.2f", x) : sprintf("%.2g", x) }
+function rat(med, lo, hi) { return r2(med) "×" (lo == hi ? "" : " (" r2(lo) "–" r2(hi) ")") }
+BEGIN {
+	n = split(bounds, L, "\n")
+	for (i = 1; i <= n; i++) { split(L[i], f, "\t"); bound[f[1]] = f[2] }
+}
+NR == 1 { next }
+{
+	c = $1
+	if (!(c in seen)) { seen[c] = 1; order[++nc] = c; title[c] = $2 }
+	if ($11 == "(baseline)") { basev[c] = $4; basefig[c] = ($8 == "" ? "not measured" : fmt($8, $6) rng($9, $10, $6)); next }
+	if ($13 != "") {
+		part = $4 " " fmt($8, $6) ", " rat($13, $14, $15) " of " $11
+		if ($4 ~ /^blksnap/ && !(c in bsr)) bsr[c] = $13
+		if ($4 ~ /^dm/ && !(c in dmr)) dmr[c] = $13
+	}
+	else if ($8 != "")
+		part = $4 " " ($6 == "bytes" || $6 == "ms" ? $17 " " : "") fmt($8, $6) rng($9, $10, $6)
+	else
+		part = $4 ": not measured (" ($16 != "" ? $16 : "no value") ")"
+	parts[c] = (c in parts ? parts[c] "; " : "") part
+}
+END {
+	for (i = 1; i <= nc; i++) {
+		c = order[i]
+		s = "* **" c "** (" title[c] "): "
+		if (c in basev) s = s basev[c] " " basefig[c] (c in parts ? "; " : "")
+		s = s parts[c]
+		if ((c in bsr) && (c in dmr) && dmr[c] > 0)
+			s = s " (blksnap at " r2(bsr[c] / dmr[c]) "× dm-snapshot)"
+		if (c in bound) s = s "; bounded by " bound[c]
+		print s "."
+	}
+}' "$sum"
