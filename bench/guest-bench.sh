@@ -291,8 +291,9 @@ probe_blksnap() {
 na() { csv "$1" "$2" "$3" no "$4" "$5" "$6" "" "blksnap unavailable: $BS_WHY"; }
 
 # --- dm-snapshot --------------------------------------------------------------
-# The guest has no udev: dmsetup makes no /dev/mapper nodes, so dm devices
-# are used through their devtmpfs nodes, /dev/dm-N (dm_dev NAME).
+# dm devices are used through their devtmpfs nodes, /dev/dm-N (dm_dev
+# NAME): the guest has no udev, and /dev/mapper nodes exist only when
+# libdevmapper is told to make them itself.
 DM_ORIGIN=bench-origin DM_SNAP=bench-snap
 sectors() { blockdev --getsz "$1"; }
 dm_dev() {

@@ -3,7 +3,12 @@
 # the min-max of the per-repetition ratios.
 #   gnuplot -e "tput='T.dat'; lat='L.dat'; nt=N; nl=M; out='X.png'; when='...'" bench/plot.gp
 # Data files: label <TAB> median <TAB> min <TAB> max, one line per bar.
-set terminal pngcairo size 1100, (260 + 24 * (nt + nl)) font "sans,10"
+# Heights in pixels: each panel gets room for its title and axis, plus 26
+# pixels per bar.
+ptop = nt > 0 ? 110 + 26 * nt : 0
+pbot = nl > 0 ? 110 + 26 * nl : 0
+H = 40 + ptop + pbot
+set terminal pngcairo size 1100, H font "sans,10"
 set output out
 set datafile separator "\t"
 set logscale x 10
@@ -16,7 +21,8 @@ set offsets 0, 0, 0.6, 0.6
 set lmargin 60
 set multiplot title "blksnap benchmarks: variant / baseline (".when.")"
 if (nt > 0) {
-	if (nl > 0) { set size 1, 0.15 + 0.8 * nt / (nt + nl); set origin 0, 0.8 * nl / (nt + nl) } else { set size 1, 0.95; set origin 0, 0 }
+	set size 1, 1.0 * ptop / H
+	set origin 0, 1.0 * pbot / H
 	stats tput using 3 nooutput
 	lo = STATS_min < 1 ? STATS_min : 1
 	stats tput using 4 nooutput
@@ -27,10 +33,11 @@ if (nt > 0) {
 	plot tput using ($2):0:($2 < 1 ? $2 : 1):($2 < 1 ? 1 : $2):($0 - 0.35):($0 + 0.35):ytic(1) \
 		with boxxyerror lc rgb "#4c78a8", \
 	     tput using 2:0:3:4 with xerrorbars lc rgb "black" pt 7 ps 0.4, \
-	     tput using 4:0:(sprintf(" %.2f", $2)) with labels left offset 0.5, 0
+	     tput using 4:0:($2 < 0.1 ? sprintf(" %.2g", $2) : sprintf(" %.2f", $2)) with labels left offset 0.5, 0
 }
 if (nl > 0) {
-	if (nt > 0) { set size 1, 0.8 * nl / (nt + nl); set origin 0, 0 } else { set size 1, 0.95; set origin 0, 0 }
+	set size 1, 1.0 * pbot / H
+	set origin 0, 0
 	stats lat using 3 nooutput
 	lo = STATS_min < 1 ? STATS_min : 1
 	stats lat using 4 nooutput
@@ -41,6 +48,6 @@ if (nl > 0) {
 	plot lat using ($2):0:($2 < 1 ? $2 : 1):($2 < 1 ? 1 : $2):($0 - 0.35):($0 + 0.35):ytic(1) \
 		with boxxyerror lc rgb "#e45756", \
 	     lat using 2:0:3:4 with xerrorbars lc rgb "black" pt 7 ps 0.4, \
-	     lat using 4:0:(sprintf(" %.2f", $2)) with labels left offset 0.5, 0
+	     lat using 4:0:($2 < 0.1 ? sprintf(" %.2g", $2) : sprintf(" %.2f", $2)) with labels left offset 0.5, 0
 }
 unset multiplot

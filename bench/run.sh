@@ -32,7 +32,7 @@ done
 [ -e build/bench/modules/blksnap/blksnap.ko ] ||
 	echo "bench/run.sh: build/bench/modules/blksnap/blksnap.ko missing: the blksnap cases will be reported unavailable" >&2
 
-others() { pgrep -f '^qemu-system' | wc -l; }
+others() { pgrep -f '^qemu-system' | wc -l || true; }	# pgrep fails when none runs
 waited=0
 while [ "$(others)" -gt 0 ] && [ $waited -lt "$wait_max" ]; do
 	[ $waited = 0 ] && echo "[bench] $(others) other qemu guest(s) running; waiting up to ${wait_max}s for a quiet host"
@@ -42,7 +42,7 @@ done
 busy=$(others)
 [ "$busy" = 0 ] || echo "[bench] still $busy other qemu guest(s) after ${waited}s: running anyway (noted in the results)"
 
-echo "[bench] booting the bench kernel ($(sed -n 's/^kernelrelease //p' build/kernel/bench/VERSION)); about 15 minutes"
+echo "[bench] booting the bench kernel ($(sed -n 's/^kernelrelease //p' build/kernel/bench/VERSION)); 15-20 minutes under emulation"
 t0=$(date +%s) load0=$(cut -d' ' -f1 /proc/loadavg)
 set +e
 bash vm/run.sh --kernel bench --name bench --timeout "${BENCH_TIMEOUT:-2400}" --quiet \

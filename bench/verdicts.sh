@@ -9,14 +9,14 @@ sum=${1:?usage: bench/verdicts.sh SUMMARY.csv}
 
 # case <TAB> what bounds the figure
 bounds=$(cat <<'EOF'
-P1-rand4k	CPU in the submitting task: per write bio the filter does one indirect call, marks CBT bytes and looks for a snapshot, with no extra I/O, while dm's snapshot-origin clones every bio and remaps it
+P1-rand4k	CPU in the submitting task: per write bio the filter marks CBT bytes and looks for a snapshot, with no extra I/O, which shows at 4 KiB on a RAM disk; dm's snapshot-origin clones and remaps every bio
 P1-seq1M	the copy bandwidth of brd under emulation; the per-bio cost of the filter is spread over 1 MiB
-P2-first-rand4k	the copy: each 4 KiB write first waits for its whole 256 KiB chunk to be read (64 times the data), and the chunk is written again to the difference storage, so on brd the figure is the memory-copy speed of the emulated CPU (one 256 KiB read of brd takes about 2.6 ms here); blksnap's COW worker copies one chunk at a time, synchronously, while dm-snapshot's kcopyd keeps one copy per waiting write in flight
-P2-first-seq1M	the copy: each 1 MiB write first has its four chunks read, and they are written again to the difference storage, so about three times the data moves
+P2-first-rand4k	the copy: each 4 KiB write first waits for its whole 256 KiB chunk (64 times the data) to be read into memory, one chunk at a time in the device's COW worker, and a second worker writes the chunk to the difference storage afterwards; dm-snapshot releases the write only once kcopyd has both read the chunk and written it to the COW store
+P2-first-seq1M	the copy: the four chunks under each 1 MiB write are read before it proceeds and written to the difference storage afterwards, so about three times the data moves; dm-snapshot waits for the copy to reach its COW store
 P2-second-rand4k	what is left of P1 plus one lookup of the chunk state per write: preserved chunks pass straight through
 P2-second-seq1M	what is left of P1 plus one lookup of the chunk state per write: preserved chunks pass straight through
-P3-seq-unchanged	the image device: one worker serves its bios one at a time through a 128 KiB bounce buffer (an extra copy, and no parallelism from the queue depth), where dm-snapshot remaps bios without copying
-P3-rand-unchanged	the image device: one worker serves its bios one at a time, so a queue depth of 32 gains nothing, plus a bounce-buffer copy of every block
+P3-seq-unchanged	the image device: bios are cut to 128 KiB and served one at a time by one worker through a bounce buffer (an extra copy, and no parallelism from the queue depth), where dm-snapshot remaps bios to the origin without copying
+P3-rand-unchanged	the image device: every 4 KiB read goes through one worker and a bounce-buffer copy, against dm-snapshot's exception lookup and remap per bio
 P3-seq-half	the image worker as when unchanged, plus reads of preserved chunks from the difference storage
 P3-rand-half	the image worker as when unchanged, plus reads of preserved chunks from the difference storage
 P4-stall	the copies after the take rather than the take itself: a raw device has no file system, so the freeze holds no write, and the figure is close to that of a snapshot taken before the run, where the first write into each of the 256 chunks waits for its chunk's copy
@@ -27,7 +27,7 @@ P5-cbt-1TiB	one byte per tracking block in each of two tables: blocks grow so th
 P5-cbt-16TiB	the same cap of 2097152 blocks per table, here 8 MiB each
 P5-mem-chunk	the chunk descriptor (a kmalloc'ed struct with a mutex) and its xarray slot for blksnap, an exception in a hash table for dm-snapshot; blksnap's chunk buffers are pooled pages, as many as were in flight at once and at most free_diff_buffer_pool_size (128) of 256 KiB per device while the snapshot exists, which only the MemFree-based figure shows
 V-P1-rand4k	the virtio-blk emulation under TCG, which costs far more than the filter
-V-P2-first-rand4k	the chunk copies on emulated virtio disks, where I/O latency rather than the CPU dominates: dm-snapshot keeps a copy per waiting write in flight, blksnap's COW worker one at a time, hence a wider gap than on brd
+V-P2-first-rand4k	the chunk copies on emulated virtio disks: blksnap's write waits for the chunk read only, dm-snapshot's for the read and the write to the COW store
 EOF
 )
 
