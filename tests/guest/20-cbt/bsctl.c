@@ -23,6 +23,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,7 +56,9 @@ static void usage(void)
 		"  wait UUID TIMEOUT_MS [BUFSPEC]\n"
 		"  stamp DEV TAG FIRST COUNT | verify DEV TAG FIRST COUNT\n"
 		"  cycles DEV STORAGE N   N create/add/take/destroy rounds, one\n"
-		"                         'round changes generation' line each\n",
+		"                         'round changes generation' line each\n"
+		"  loadcycles KO DEV N    N rounds of load, attach, write, detach,\n"
+		"                         unload, checking the module refcount\n",
 		prog);
 	exit(2);
 }
@@ -265,6 +268,104 @@ static int do_cycles(int argc, char **argv)
 	return 0;
 }
 
+/* refcnt: the module's reference count from sysfs, -1 if unreadable */
+static int refcnt(void)
+{
+	FILE *f = fopen("/sys/module/blksnap/refcnt", "r");
+	int n = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/* filter_of: what /sys/block/<dev>/filter names, "" when nothing */
+static void filter_of(const char *dev, char *buf, size_t len)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/block/%s/filter",
+		 strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev);
+	buf[0] = '\0';
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (!fgets(buf, len, f))
+		buf[0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+/*
+ * Load/unload rounds without a process per step: under emulation with a
+ * debug kernel an exec costs more than the module load itself.
+ */
+static int do_loadcycles(int argc, char **argv)
+{
+	struct blkfilter_name name = { .name = "blksnap" };
+	unsigned long long i, n;
+	char filter[64];
+	void *buf;
+	int ko, dfd;
+
+	if (argc != 5)
+		usage();
+	n = num(argv[4]);
+	if (posix_memalign(&buf, 4096, 65536))
+		return fail(ENOMEM);
+	memset(buf, 0xa5, 65536);
+	for (i = 1; i <= n; i++) {
+		ko = open_dev(argv[2], O_RDONLY | O_CLOEXEC);
+		if (syscall(SYS_finit_module, ko, "", 0)) {
+			printf("round %llu: load: ", i);
+			return fail(errno);
+		}
+		close(ko);
+		dfd = open_dev(argv[3], O_RDWR | O_DIRECT);
+		if (ioctl(dfd, BLKFILTER_ATTACH, &name)) {
+			printf("round %llu: attach: ", i);
+			return fail(errno);
+		}
+		filter_of(argv[3], filter, sizeof(filter));
+		if (strcmp(filter, "blksnap")) {
+			printf("round %llu: filter is '%s' after attach\n", i,
+			       filter);
+			return 1;
+		}
+		if (pwrite(dfd, buf, 65536, (off_t)(i % 1024) * 65536) != 65536) {
+			printf("round %llu: write: ", i);
+			return fail(errno);
+		}
+		if (refcnt() != 1) {
+			printf("round %llu: refcnt %d with a tracker\n", i,
+			       refcnt());
+			return 1;
+		}
+		if (ioctl(dfd, BLKFILTER_DETACH, &name)) {
+			printf("round %llu: detach: ", i);
+			return fail(errno);
+		}
+		close(dfd);
+		filter_of(argv[3], filter, sizeof(filter));
+		if (filter[0] || refcnt() != 0) {
+			printf("round %llu: filter '%s' refcnt %d after detach\n",
+			       i, filter, refcnt());
+			return 1;
+		}
+		if (syscall(SYS_delete_module, "blksnap", O_NONBLOCK)) {
+			printf("round %llu: unload: ", i);
+			return fail(errno);
+		}
+	}
+	free(buf);
+	printf("%llu rounds\n", n);
+	return 0;
+}
+
 static volatile sig_atomic_t got_signal;
 
 static void on_signal(int sig)
@@ -284,6 +385,8 @@ int main(int argc, char **argv)
 		usage();
 	cmd = argv[1];
 
+	if (!strcmp(cmd, "loadcycles"))
+		return do_loadcycles(argc, argv);
 	if (!strcmp(cmd, "version")) {
 		struct blksnap_version v;
 
