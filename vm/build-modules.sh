@@ -14,6 +14,11 @@ obj=$top/build/kernel/$flavour
 [ -f "$obj/VERSION" ] || { echo "[modules] no $flavour kernel built (run vm/build-kernel.sh $flavour)" >&2; exit 1; }
 if [ "$flavour" = debug ]; then out=$top/build/modules; else out=$top/build/$flavour/modules; fi
 
+# One build at a time: parallel runs would share build/modules.
+mkdir -p "$out"
+exec 9> "$out/.lock"
+flock 9
+
 # In-tree modules, re-installed when the kernel image changes.
 modroot=$top/build/kernel/$flavour-modroot
 if [ ! -f "$modroot/.stamp" ] || [ "$obj/arch/x86/boot/bzImage" -nt "$modroot/.stamp" ]; then

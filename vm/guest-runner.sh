@@ -3,6 +3,9 @@
 #
 #   guest-runner.sh SUITE_DIR
 #
+# Environment: BLKSNAP_ONLY=REGEX runs only matching tests;
+# BLKSNAP_TEST_TIMEOUT overrides the per-test limit (900 s).
+#
 # Every executable NN-name.sh in SUITE_DIR is one test: exit 0 = pass,
 # 77 = skip, anything else = fail. Each test's output goes to
 # /out/logs/<name>.log; a "blksnap-test: START <suite>/<name>" marker goes to
@@ -12,12 +15,14 @@
 set -u
 dir=${1:?suite folder}
 suite=$(basename "$dir")
-test_timeout=${TEST_TIMEOUT:-900}
+test_timeout=${BLKSNAP_TEST_TIMEOUT:-${TEST_TIMEOUT:-900}}
 export SUITE=$suite TBIN=$BUILD/tests/$suite
 mkdir -p /out/logs
 : > /out/results.tap
 tests=()
 for t in "$dir"/*.sh; do
+	# BLKSNAP_ONLY=REGEX runs only the tests whose name matches.
+	[ -n "${BLKSNAP_ONLY:-}" ] && ! [[ $(basename "$t") =~ $BLKSNAP_ONLY ]] && continue
 	[ -x "$t" ] && tests+=("$t")
 done
 echo "1..${#tests[@]}" | tee -a /out/results.tap

@@ -64,6 +64,10 @@ if [ $shell = 0 ]; then
 		gdir=/out/job ;;
 	esac
 	{
+		# BLKSNAP_* variables (soak duration, seeds) reach the guest job.
+		while IFS= read -r v; do
+			printf 'export %s=%q\n' "$v" "${!v}"
+		done < <(compgen -v | grep '^BLKSNAP_' || true)
 		printf 'cd %q || exit 125\n' "$gdir"
 		printf 'exec bash %q' "$gdir/$(basename "$script")"
 		for a in "$@"; do printf ' %q' "$a"; done
