@@ -1,0 +1,72 @@
+#!/bin/bash
+# Every kind of difference storage — block device, regular file, directory
+# (O_TMPFILE) on ext4, directory on tmpfs — with one device and with two
+# devices in one snapshot: each image shows exactly the stamps of the take
+# instant, each original exactly what was written after it.
+. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+need_blkfilter
+cleanup() { bs_cleanup; umount /mnt/ext4 /mnt/tmpfs 2>/dev/null; true; }
+trap cleanup EXIT
+N=2048			# 1 MiB stamped on each device
+LIMIT=$((32 * 2048))	# 32 MiB
+
+load_blksnap diff_storage_minimum=4096	# grow by 2 MiB
+mkdir -p /mnt/ext4 /mnt/tmpfs
+mkfs.ext4 -q -F /dev/vdd || fail mkfs
+mount /dev/vdd /mnt/ext4 || fail "mount ext4"
+mount -t tmpfs -o size=64m tmpfs /mnt/tmpfs || fail "mount tmpfs"
+bs attach /dev/vda
+bs attach /dev/vdb
+
+gen=0
+# case KIND STORAGE DEV...: stamp, take, overwrite unaligned ranges, check
+case_run() {
+	local kind=$1 storage=$2 id d old new
+	shift 2
+	gen=$((gen + 1))
+	old=O$gen new=N$gen
+	for d in "$@"; do bs stamp "$d" "$old" 0 $N; done
+	id=$(snap_take "$storage" $LIMIT "$@") || exit 1
+	# Unaligned to chunks, spanning chunk boundaries, and the range end.
+	for d in "$@"; do
+		bs stamp "$d" "$new" 3 500
+		bs stamp "$d" "$new" 1000 1048
+	done
+	for d in "$@"; do
+		bs verify "$(image "$d")" "$old" 0 $N || fail "$kind, $#: image of $d"
+		bs verify "$d" "$old" 0 3 || fail "$kind, $#: $d head"
+		bs verify "$d" "$new" 3 500 || fail "$kind, $#: $d first range"
+		bs verify "$d" "$old" 503 497 || fail "$kind, $#: $d between"
+		bs verify "$d" "$new" 1000 1048 || fail "$kind, $#: $d second range"
+	done
+	bs info "$1" | grep -q 'error=0' || fail "$kind: $(bs info "$1")"
+	bs destroy "$id"
+	log "$kind with $# device(s): ok"
+}
+
+for devs in "/dev/vda" "/dev/vda /dev/vdb"; do
+	# shellcheck disable=SC2086
+	case_run bdev /dev/vdc $devs
+	: > /mnt/ext4/diff
+	# shellcheck disable=SC2086
+	case_run file /mnt/ext4/diff $devs
+	rm -f /mnt/ext4/diff
+	# shellcheck disable=SC2086
+	case_run ext4-dir /mnt/ext4 $devs
+	# shellcheck disable=SC2086
+	case_run tmpfs-dir /mnt/tmpfs $devs
+done
+
+# The tmpfs temporary file is unnamed and gone with the snapshot.
+before=$(df --output=used /mnt/tmpfs | tail -n 1)
+id=$(snap_take /mnt/tmpfs $LIMIT /dev/vda) || exit 1
+bs stamp /dev/vda X 0 $N
+expect_eq "$(ls -A /mnt/tmpfs)" "" "no name in the tmpfs directory"
+during=$(df --output=used /mnt/tmpfs | tail -n 1)
+[ "$during" -gt "$before" ] || fail "tmpfs storage did not grow ($before -> $during KiB)"
+bs destroy "$id"
+after=$(df --output=used /mnt/tmpfs | tail -n 1)
+expect_eq "$after" "$before" "tmpfs space after destroy (KiB)"
+bs detach /dev/vda
+bs detach /dev/vdb
+exit 0
