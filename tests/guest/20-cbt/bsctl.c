@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +58,7 @@ static void usage(void)
 		"  stamp DEV TAG FIRST COUNT | verify DEV TAG FIRST COUNT\n"
 		"  cycles DEV STORAGE N   N create/add/take/destroy rounds, one\n"
 		"                         'round changes generation' line each\n"
+		"  nowait-write DEV OFFSET LEN  O_DIRECT pwritev2(RWF_NOWAIT) of 0x5a\n"
 		"  loadcycles KO DEV N    N rounds of load, attach, write, detach,\n"
 		"                         unload, checking the module refcount\n",
 		prog);
@@ -268,6 +270,28 @@ static int do_cycles(int argc, char **argv)
 	return 0;
 }
 
+/* A write that must not wait: REQ_NOWAIT reaches the filter. */
+static int do_nowait_write(int argc, char **argv)
+{
+	struct iovec iov;
+	void *buf;
+	int fd;
+
+	if (argc != 5)
+		usage();
+	iov.iov_len = num(argv[4]);
+	if (posix_memalign(&buf, 4096, iov.iov_len ? iov.iov_len : 4096))
+		return fail(ENOMEM);
+	memset(buf, 0x5a, iov.iov_len);
+	iov.iov_base = buf;
+	fd = open_dev(argv[2], O_WRONLY | O_DIRECT);
+	if (pwritev2(fd, &iov, 1, num(argv[3]), RWF_NOWAIT) !=
+	    (ssize_t)iov.iov_len)
+		return fail(errno);
+	free(buf);
+	return 0;
+}
+
 /* refcnt: the module's reference count from sysfs, -1 if unreadable */
 static int refcnt(void)
 {
@@ -385,6 +409,8 @@ int main(int argc, char **argv)
 		usage();
 	cmd = argv[1];
 
+	if (!strcmp(cmd, "nowait-write"))
+		return do_nowait_write(argc, argv);
 	if (!strcmp(cmd, "loadcycles"))
 		return do_loadcycles(argc, argv);
 	if (!strcmp(cmd, "version")) {
