@@ -90,6 +90,23 @@ void diff_buffer_copy(struct diff_buffer *buf, size_t offset, void *ptr,
 	}
 }
 
+/* Copy @len bytes from @src at @soff to @dst at @doff, page by page. */
+static void diff_buffer_copy_buffer(struct diff_buffer *dst, size_t doff,
+				    struct diff_buffer *src, size_t soff,
+				    size_t len)
+{
+	while (len) {
+		size_t poff = offset_in_page(soff);
+		size_t l = min_t(size_t, PAGE_SIZE - poff, len);
+		struct page *page = src->pages[soff >> PAGE_SHIFT];
+
+		diff_buffer_copy(dst, doff, page_address(page) + poff, l, true);
+		doff += l;
+		soff += l;
+		len -= l;
+	}
+}
+
 static size_t chunk_buffer_size(struct diff_area *da)
 {
 	return (size_t)1 << (da->chunk_shift + SECTOR_SHIFT);
@@ -595,18 +612,7 @@ int diff_area_image_read(struct diff_area *da, sector_t sector,
 
 	mutex_lock(&chunk->lock);
 	if (chunk->state == CHUNK_LOADED) {
-		size_t done = 0;
-
-		while (done < len) {
-			size_t poff = offset_in_page(pos + done);
-			size_t l = min_t(size_t, PAGE_SIZE - poff, len - done);
-			struct page *page = chunk->buf->pages[(pos + done) >>
-							      PAGE_SHIFT];
-
-			diff_buffer_copy(bounce, done,
-					 page_address(page) + poff, l, true);
-			done += l;
-		}
+		diff_buffer_copy_buffer(bounce, 0, chunk->buf, pos, len);
 		ret = 0;
 	} else {
 		/* Whole pages: the storage may have large logical blocks. */
@@ -694,22 +700,10 @@ int diff_area_image_write(struct diff_area *da, sector_t sector,
 		return -EIO;
 	}
 	mutex_lock(&chunk->lock);
-	if (chunk->state == CHUNK_LOADED) {
-		size_t done = 0;
-
-		while (done < len) {
-			size_t poff = offset_in_page(pos + done);
-			size_t l = min_t(size_t, PAGE_SIZE - poff, len - done);
-			struct page *page = chunk->buf->pages[(pos + done) >>
-							      PAGE_SHIFT];
-
-			diff_buffer_copy(bounce, done,
-					 page_address(page) + poff, l, false);
-			done += l;
-		}
-	} else {
+	if (chunk->state == CHUNK_LOADED)
+		diff_buffer_copy_buffer(chunk->buf, pos, bounce, 0, len);
+	else
 		ret = diff_area_store_write(da, chunk, pos, len, bounce);
-	}
 	mutex_unlock(&chunk->lock);
 	if (ret)
 		diff_area_set_error(da, ret);
