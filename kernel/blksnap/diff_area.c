@@ -625,6 +625,9 @@ int diff_area_image_read(struct diff_area *da, sector_t sector,
 		*offset = pos - start;
 	}
 	mutex_unlock(&chunk->lock);
+	/* The preserved data is unreadable: the snapshot is lost. */
+	if (ret && ret != -ESHUTDOWN)
+		diff_area_set_error(da, ret);
 out:
 	if (!ret && READ_ONCE(da->error))
 		ret = -EIO;

@@ -11,6 +11,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/namei.h>
+#include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include "blksnap.h"
@@ -98,6 +99,7 @@ struct diff_storage *diff_storage_open(const char *name, sector_t limit)
 			goto fail_file;
 		}
 		ds->host_bdev = diff_storage_host_bdev(ds->file);
+		ds->wb_err = filemap_sample_wb_err(ds->file->f_mapping);
 		ds->capacity = round_down(i_size_read(inode), PAGE_SIZE) >>
 			       SECTOR_SHIFT;
 		if (limit && limit < ds->capacity)
@@ -116,6 +118,7 @@ struct diff_storage *diff_storage_open(const char *name, sector_t limit)
 			goto fail;
 		}
 		ds->host_bdev = diff_storage_host_bdev(ds->file);
+		ds->wb_err = filemap_sample_wb_err(ds->file->f_mapping);
 		ds->limit = limit;
 		ds->growable = true;
 	} else {
@@ -302,10 +305,18 @@ static int diff_storage_file_rw(struct file *file, bool write, loff_t pos,
 int diff_storage_rw(struct diff_storage *ds, bool write, sector_t sector,
 		    struct page **pages, size_t offset, size_t len)
 {
+	int ret;
+
 	if (ds->bdev)
 		return blksnap_pages_bdev_rw(ds->bdev, write, sector, pages,
 					     offset, len);
-	return diff_storage_file_rw(ds->file, write,
-				    (loff_t)sector << SECTOR_SHIFT, pages,
-				    offset, len);
+	ret = diff_storage_file_rw(ds->file, write,
+				   (loff_t)sector << SECTOR_SHIFT, pages, offset,
+				   len);
+	/*
+	 * Stores are buffered: a failed writeback only shows in the mapping,
+	 * and once the page is evicted a read returns whatever the blocks
+	 * held before. Any writeback error since open fails the storage.
+	 */
+	return ret ?: filemap_check_wb_err(ds->file->f_mapping, ds->wb_err);
 }

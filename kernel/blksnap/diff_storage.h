@@ -2,6 +2,7 @@
 #ifndef __BLKSNAP_DIFF_STORAGE_H
 #define __BLKSNAP_DIFF_STORAGE_H
 
+#include <linux/errseq.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
@@ -32,6 +33,7 @@ struct diff_storage {
 	sector_t filled;
 	sector_t capacity;
 	sector_t limit;
+	errseq_t wb_err; /* writeback errors of the file seen at open */
 	bool growable;
 };
 

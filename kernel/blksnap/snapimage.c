@@ -12,6 +12,7 @@
 #include <linux/highmem.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/xarray.h>
 #include <linux/blksnap.h>
 #include "blksnap.h"
 #include "diff_area.h"
@@ -29,6 +30,7 @@
  * @bios: bios waiting for @work.
  * @work: processes the bios, one at a time.
  * @bounce: buffer for the data of one bio, plus two pages for alignment.
+ * @dev_id: device number of the original, key in snapimage_names.
  */
 struct snapimage {
 	struct gendisk *disk;
@@ -37,7 +39,15 @@ struct snapimage {
 	struct bio_list bios;
 	struct work_struct work;
 	struct diff_buffer *bounce;
+	dev_t dev_id;
 };
+
+/*
+ * Image names in use, by the original's device number. An image can
+ * outlive its original (removed while the snapshot is held), and a new
+ * device may then get the same number: its image must not collide.
+ */
+static DEFINE_XARRAY(snapimage_names);
 
 static void snapimage_bio_copy(struct bio *bio, struct bvec_iter *iter,
 			       struct diff_buffer *buf, size_t offset,
@@ -150,7 +160,8 @@ static const struct block_device_operations snapimage_fops = {
  * The disk is named blksnap-image_<major>:<minor> after the original, and
  * has its capacity (at the take) and logical and physical block sizes.
  *
- * Return: the image or an ERR_PTR().
+ * Return: the image or an ERR_PTR(); -EBUSY while an image of an earlier
+ * device with the same number still exists.
  */
 struct snapimage *snapimage_create(struct diff_area *da)
 {
@@ -167,6 +178,12 @@ struct snapimage *snapimage_create(struct diff_area *da)
 	image = kzalloc(sizeof(*image), GFP_KERNEL);
 	if (!image)
 		return ERR_PTR(-ENOMEM);
+	image->dev_id = da->tracker->dev_id;
+	ret = xa_insert(&snapimage_names, image->dev_id, image, GFP_KERNEL);
+	if (ret) {
+		kfree(image);
+		return ERR_PTR(ret);
+	}
 	spin_lock_init(&image->lock);
 	bio_list_init(&image->bios);
 	INIT_WORK(&image->work, snapimage_work);
@@ -201,6 +218,7 @@ struct snapimage *snapimage_create(struct diff_area *da)
 	return image;
 
 fail:
+	xa_erase(&snapimage_names, image->dev_id);
 	diff_buffer_free(image->bounce);
 	kfree(image);
 	return ERR_PTR(ret);
@@ -216,6 +234,7 @@ fail:
 void snapimage_destroy(struct snapimage *image)
 {
 	del_gendisk(image->disk);
+	xa_erase(&snapimage_names, image->dev_id);
 	flush_work(&image->work);
 	put_disk(image->disk);
 	diff_area_put(image->da);

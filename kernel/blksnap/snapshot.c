@@ -146,6 +146,11 @@ int snapshot_create(struct blksnap_snapshot_create *arg)
 			    PATH_MAX);
 	if (IS_ERR(name))
 		return PTR_ERR(name);
+	/* An empty name is no name: kern_path() would resolve it to the cwd. */
+	if (!name[0]) {
+		kfree(name);
+		return -EINVAL;
+	}
 	ds = diff_storage_open(name, arg->diff_storage_limit_sect);
 	kfree(name);
 	if (IS_ERR(ds))
