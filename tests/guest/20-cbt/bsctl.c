@@ -60,7 +60,9 @@ static void usage(void)
 		"                         'round changes generation' line each\n"
 		"  nowait-write DEV OFFSET LEN  O_DIRECT pwritev2(RWF_NOWAIT) of 0x5a\n"
 		"  loadcycles KO DEV N    N rounds of load, attach, write, detach,\n"
-		"                         unload, checking the module refcount\n",
+		"                         unload, checking the module refcount\n"
+		"  takeloop DEV STORAGE N FIRST COUNT STRIDE [SECONDS]\n"
+		"                         N checked takes: stamps at FIRST+j*STRIDE\n",
 		prog);
 	exit(2);
 }
@@ -270,6 +272,176 @@ static int do_cycles(int argc, char **argv)
 	return 0;
 }
 
+/* Read a 4 KiB block and compare it with the stamp TAG; 0 when it matches. */
+static int takeloop_check(int fd, const char *what, const char *tag,
+			  unsigned long long b, char *buf, char *exp)
+{
+	ssize_t r = pread(fd, buf, STAMP, b * STAMP);
+
+	stamp_block(exp, tag, b);
+	if (r != STAMP) {
+		printf("%s block %llu: read %zd (%s)\n", what, b, r,
+		       r < 0 ? strerrorname_np(errno) : "");
+		return 1;
+	}
+	if (memcmp(buf, exp, STAMP)) {
+		buf[64] = 0;
+		printf("%s block %llu: '%.*s', expected '%s %llu'\n", what, b,
+		       (int)strcspn(buf, "\n"), buf, tag, b);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Rounds of create/add/take/destroy with the point in time checked each
+ * round: the stamp blocks FIRST + j * STRIDE (j < COUNT) hold generation
+ * i - 1 when round i takes; the round then writes generation i there, and
+ * the image must still show i - 1 while the original shows i. The change
+ * number must grow by one per take (or restart at 0 with a new
+ * generation). Stops after N rounds or SECONDS, whichever comes first.
+ */
+static int do_takeloop(int argc, char **argv)
+{
+	unsigned long long i, j, n, first, count, stride, secs = 0, b;
+	struct blksnap_snapshot_create c;
+	struct blksnap_snapshotinfo si;
+	struct blksnap_cbtinfo info;
+	struct blksnap_snapshotadd a;
+	struct timespec t0, t1;
+	unsigned int len, changes, wraps = 0;
+	char tag[32], old[32], img[64];
+	struct blksnap_uuid gen;
+	int fd, dfd, ifd, err;
+	char *buf, *exp;
+	long long ms;
+
+	if (argc != 8 && argc != 9)
+		usage();
+	n = num(argv[4]);
+	first = num(argv[5]);
+	count = num(argv[6]);
+	stride = num(argv[7]);
+	if (argc == 9)
+		secs = num(argv[8]);
+	if (posix_memalign((void **)&buf, STAMP, STAMP) ||
+	    posix_memalign((void **)&exp, STAMP, STAMP))
+		return fail(ENOMEM);
+	fd = ctl_fd();
+	dfd = open_dev(argv[2], O_RDWR | O_DIRECT);
+	len = sizeof(info);
+	err = blkfilter_ctl(dfd, "blksnap", BLKFILTER_CTL_BLKSNAP_CBTINFO,
+			    &info, &len);
+	if (err)
+		return fail(err);
+	changes = info.changes_number;
+	gen = info.generation_id;
+	/* Generation 0 before the first take. */
+	for (j = 0; j < count; j++) {
+		b = first + j * stride;
+		stamp_block(exp, "T0", b);
+		if (pwrite(dfd, exp, STAMP, b * STAMP) != STAMP)
+			return fail(errno);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 1; i <= n; i++) {
+		snprintf(old, sizeof(old), "T%llu", i - 1);
+		snprintf(tag, sizeof(tag), "T%llu", i);
+		memset(&c, 0, sizeof(c));
+		c.diff_storage_filename = (uintptr_t)argv[3];
+		if (ioctl(fd, IOCTL_BLKSNAP_SNAPSHOT_CREATE, &c)) {
+			printf("round %llu: create: ", i);
+			return fail(errno);
+		}
+		memcpy(&a.id, &c.id, sizeof(a.id));
+		len = sizeof(a);
+		err = blkfilter_ctl(dfd, "blksnap",
+				    BLKFILTER_CTL_BLKSNAP_SNAPSHOTADD, &a, &len);
+		if (err) {
+			printf("round %llu: add: ", i);
+			return fail(err);
+		}
+		if (ioctl(fd, IOCTL_BLKSNAP_SNAPSHOT_TAKE, &c.id)) {
+			printf("round %llu: take: ", i);
+			return fail(errno);
+		}
+		len = sizeof(si);
+		err = blkfilter_ctl(dfd, "blksnap",
+				    BLKFILTER_CTL_BLKSNAP_SNAPSHOTINFO, &si,
+				    &len);
+		if (err) {
+			printf("round %llu: info: ", i);
+			return fail(err);
+		}
+		snprintf(img, sizeof(img), "/dev/%.*s", IMAGE_DISK_NAME_LEN,
+			 (char *)si.image);
+		ifd = open_dev(img, O_RDONLY | O_DIRECT);
+		for (j = 0; j < count; j++) {
+			b = first + j * stride;
+			if (takeloop_check(ifd, "image before write", old, b,
+					   buf, exp)) {
+				printf("round %llu\n", i);
+				return 1;
+			}
+			stamp_block(exp, tag, b);
+			if (pwrite(dfd, exp, STAMP, b * STAMP) != STAMP) {
+				printf("round %llu: write: ", i);
+				return fail(errno);
+			}
+		}
+		for (j = 0; j < count; j++) {
+			b = first + j * stride;
+			if (takeloop_check(ifd, "image after write", old, b,
+					   buf, exp) ||
+			    takeloop_check(dfd, "original", tag, b, buf, exp)) {
+				printf("round %llu\n", i);
+				return 1;
+			}
+		}
+		close(ifd);
+		if (ioctl(fd, IOCTL_BLKSNAP_SNAPSHOT_DESTROY, &c.id)) {
+			printf("round %llu: destroy: ", i);
+			return fail(errno);
+		}
+		len = sizeof(info);
+		err = blkfilter_ctl(dfd, "blksnap",
+				    BLKFILTER_CTL_BLKSNAP_CBTINFO, &info, &len);
+		if (err) {
+			printf("round %llu: cbtinfo: ", i);
+			return fail(err);
+		}
+		if (memcmp(&gen, &info.generation_id, sizeof(gen))) {
+			/* The active number would have reached 256. */
+			if (info.changes_number != 0 || changes != 254) {
+				printf("round %llu: new generation with changes %u after %u\n",
+				       i, info.changes_number, changes);
+				return 1;
+			}
+			gen = info.generation_id;
+			wraps++;
+		} else if (info.changes_number != changes + 1) {
+			printf("round %llu: changes %u after %u\n", i,
+			       info.changes_number, changes);
+			return 1;
+		}
+		changes = info.changes_number;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (secs && t1.tv_sec - t0.tv_sec >= (time_t)secs) {
+			i++;
+			break;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
+	     (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	printf("rounds=%llu ms=%lld changes=%u wraps=%u\n", i - 1, ms, changes,
+	       wraps);
+	close(dfd);
+	free(buf);
+	free(exp);
+	return 0;
+}
+
 /* A write that must not wait: REQ_NOWAIT reaches the filter. */
 static int do_nowait_write(int argc, char **argv)
 {
@@ -413,6 +585,8 @@ int main(int argc, char **argv)
 		return do_nowait_write(argc, argv);
 	if (!strcmp(cmd, "loadcycles"))
 		return do_loadcycles(argc, argv);
+	if (!strcmp(cmd, "takeloop"))
+		return do_takeloop(argc, argv);
 	if (!strcmp(cmd, "version")) {
 		struct blksnap_version v;
 
