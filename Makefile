@@ -4,7 +4,8 @@
 #   make check     set up everything and run every test (host + VM)
 #
 # Other targets: deps, build, kernel, modules, user, initramfs, vm-shell,
-# vm-run SCRIPT=path [ARGS=...], bench, bench-kernel, checkpatch, clean.
+# vm-run SCRIPT=path [ARGS=...], soak DURATION=seconds [SEED=n], bench,
+# bench-kernel, checkpatch, clean.
 # All outputs go to build/ (ignored by git).
 
 TOP   := $(CURDIR)
@@ -24,7 +25,7 @@ GUEST_BINS := $(patsubst tests/guest/%.c,$(BUILD)/tests/%,$(GUEST_C))
 GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(TOP)/include -I$(TOP)/include/uapi
 
 .PHONY: all deps build kernel modules user guest-helpers initramfs check demo \
-	vm-shell vm-run bench bench-kernel checkpatch clean
+	vm-shell vm-run soak bench bench-kernel checkpatch clean
 
 all: build
 
@@ -54,6 +55,10 @@ $(BUILD)/tests/%: tests/guest/%.c $(wildcard include/uapi/linux/*.h include/blks
 	$(CC) $(GUEST_CFLAGS) -o $@ $< -L$(BUILD)/user/lib -Wl,-rpath,/src/build/user/lib \
 		-Wl,--as-needed $(if $(wildcard $(BUILD)/user/lib/libblksnap.so),-lblksnap) -luuid -lpthread
 
+# C helpers that include another helper's source
+$(BUILD)/tests/70-reliability/faults: tests/guest/70-reliability/integrity.c
+$(BUILD)/tests/30-snapshot/bsctl: tests/guest/20-cbt/bsctl.c
+
 initramfs: deps $(BUILD)/vm/initramfs.cpio
 $(BUILD)/vm/initramfs.cpio: vm/build-initramfs.sh vm/init
 	@mkdir -p $(@D)
@@ -63,6 +68,10 @@ build: kernel modules user guest-helpers initramfs
 
 check: build
 	@bash vm/check.sh $(SUITES)
+
+# The reliability suite for DURATION seconds in all (default one hour).
+soak: build
+	@bash vm/soak.sh $(or $(DURATION),3600) $(SEED)
 
 demo: build
 	@bash vm/run.sh --name demo demo/demo.sh

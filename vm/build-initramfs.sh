@@ -12,6 +12,7 @@ set -euo pipefail
 out=$1
 top=$(cd "$(dirname "$0")/.." && pwd)
 stage=$(mktemp -d "${out}.stage.XXXXXX")
+chmod 755 "$stage"	# the guest's /: unprivileged tests must reach libc
 trap 'rm -rf "$stage"' EXIT
 
 # Whole packages (every binary they ship), then single commands.
