@@ -50,7 +50,7 @@ user: deps
 	@if [ -f tools/Makefile ]; then $(MAKE) -s -C tools BUILD=$(BUILD); fi
 
 guest-helpers: user $(GUEST_BINS)
-$(BUILD)/tests/%: tests/guest/%.c $(wildcard include/uapi/linux/*.h include/blksnap/*.h tests/guest/*/*.h)
+$(BUILD)/tests/%: tests/guest/%.c $(wildcard include/uapi/linux/*.h include/blksnap/*.h tests/guest/*.h tests/guest/*/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -o $@ $< -L$(BUILD)/user/lib -Wl,-rpath,/src/build/user/lib \
 		-Wl,--as-needed $(if $(wildcard $(BUILD)/user/lib/libblksnap.so),-lblksnap) -luuid -lpthread

@@ -48,13 +48,9 @@
 #include <unistd.h>
 #include <linux/fs.h>
 #include <linux/blk-filter.h>
+#include "../blkfilter-ioctls.h"
 #include <linux/blksnap.h>
 
-#ifndef BLKFILTER_ATTACH
-#define BLKFILTER_ATTACH _IOWR(0x12, 140, struct blkfilter_name)
-#define BLKFILTER_DETACH _IOWR(0x12, 141, struct blkfilter_name)
-#define BLKFILTER_CTL _IOWR(0x12, 142, struct blkfilter_ctl)
-#endif
 
 #define MAX_DEVS	8
 #define MAX_THREADS	16

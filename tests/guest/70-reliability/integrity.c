@@ -45,13 +45,9 @@
 #include <linux/aio_abi.h>
 #include <linux/fs.h>
 #include <linux/blk-filter.h>
+#include "../blkfilter-ioctls.h"
 #include <linux/blksnap.h>
 
-#ifndef BLKFILTER_ATTACH
-#define BLKFILTER_ATTACH _IOWR(0x12, 140, struct blkfilter_name)
-#define BLKFILTER_DETACH _IOWR(0x12, 141, struct blkfilter_name)
-#define BLKFILTER_CTL _IOWR(0x12, 142, struct blkfilter_ctl)
-#endif
 
 #define SECT 512
 #define WORDS (SECT / 8)

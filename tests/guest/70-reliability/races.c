@@ -52,17 +52,13 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/blk-filter.h>
+#include "../blkfilter-ioctls.h"
 #include <linux/blksnap.h>
 #include <linux/capability.h>
 #include <linux/dm-ioctl.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
 
-#ifndef BLKFILTER_ATTACH
-#define BLKFILTER_ATTACH _IOWR(0x12, 140, struct blkfilter_name)
-#define BLKFILTER_DETACH _IOWR(0x12, 141, struct blkfilter_name)
-#define BLKFILTER_CTL _IOWR(0x12, 142, struct blkfilter_ctl)
-#endif
 
 #define CTL_PATH "/dev/" BLKSNAP_CTL
 #define MAXERR 160
