@@ -1,7 +1,7 @@
 #!/bin/bash
 # Memory accounting (issue 7): slab + vmalloc per tracked device and per
-# changed chunk, and over take/destroy cycles (300 in make check, 1,000 and
-# more with BLKSNAP_SOAK; each writing a chunk,
+# changed chunk, and over 1,000 take/destroy cycles (more with
+# BLKSNAP_SOAK; each writing a chunk,
 # so copy-on-write state is created and freed, and checking the image):
 # memory must come back to the baseline, the module's own vmalloc areas
 # (/proc/vmallocinfo, [blksnap]) exactly. Measurements: memcycles stat.
@@ -13,18 +13,17 @@ seed=${BLKSNAP_SEED:-$(date +%s)}
 echo "# seed=$seed"
 RANDOM=$seed
 SOAK=${BLKSNAP_SOAK:-0}
-# A checked cycle costs about 0.5 s of guest time (debug kernel under
-# emulation): 1,000 do not fit the bounded run; 300 cross one generation
-# wrap of the change number. BLKSNAP_SOAK=<seconds> runs as many as fit.
-CYCLES=300
+# A checked cycle costs about 0.1 s of guest time (debug kernel under
+# emulation, no other VM); 1,000 cross three generation wraps of the
+# change number. BLKSNAP_SOAK=<seconds> runs as many as fit.
+CYCLES=1000
 [ "$SOAK" -gt 0 ] && CYCLES=100000000
 NDEV=4			# tracked loop devices
 DEVSIZE=16G		# sparse: 256 Ki CBT blocks of 64 KiB each
 K=4096			# chunks changed under one snapshot
-# KASAN's quarantine holds freed slab objects; measured: after boot it is
-# already full, so before and after hold alike objects. Filling it with
-# memcycles' own objects made no difference but cost 5 s a stat.
-# BLKSNAP_MEM_FILL=<polls> does it anyway (8 MiB a poll), to diagnose.
+# KASAN's quarantine holds freed slab objects (tens of MiB, counted in
+# Slab): memcycles stat shrinks every slab cache first, which empties it.
+# BLKSNAP_MEM_FILL=<polls> also churns it (8 MiB a poll), to diagnose.
 FILL=${BLKSNAP_MEM_FILL:-0}
 loops=()
 cleanup() {
