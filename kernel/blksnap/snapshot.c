@@ -185,6 +185,7 @@ int snapshot_create(struct blksnap_snapshot_create *arg)
  */
 static void snapshot_remove(struct snapshot *snapshot)
 {
+	struct file *orig_file;
 	struct snapimage *image;
 	struct tracker *tracker;
 	struct diff_area *da;
@@ -205,6 +206,8 @@ static void snapshot_remove(struct snapshot *snapshot)
 		da = tracker->diff_area;
 		tracker->diff_area = NULL;
 		spin_unlock(&tracker->lock);
+		orig_file = tracker->orig_file;
+		tracker->orig_file = NULL;
 		mutex_unlock(&snapshots_lock);
 
 		if (image)
@@ -213,6 +216,9 @@ static void snapshot_remove(struct snapshot *snapshot)
 			diff_area_close(da);
 			diff_area_put(da);
 		}
+		/* Nothing reads the original any more: let it go away. */
+		if (orig_file)
+			bdev_fput(orig_file);
 		tracker_put(tracker);
 	}
 	WRITE_ONCE(snapshot->is_destroyed, true);
@@ -323,7 +329,7 @@ int snapshot_add_device(const uuid_t *id, struct tracker *tracker)
 		ret = tracker->snapshot == snapshot ? -EALREADY : -EBUSY;
 		goto out;
 	}
-	if (snapshot->is_taken) {
+	if (snapshot->is_taken || snapshot->is_taking) {
 		ret = -EBUSY;
 		goto out;
 	}
@@ -350,18 +356,50 @@ out:
 	return ret;
 }
 
+/*
+ * Open every device of a snapshot being taken, to hold it until the
+ * snapshot is destroyed. Copy-on-write and image reads do I/O to the
+ * originals; without an opener of its own, a loop device could be cleared
+ * or a dm device removed under that I/O. Called with snapshots_ctl_lock
+ * held and without snapshots_lock, since opening takes the disks'
+ * open_mutex; @is_taking keeps the list of devices as it is.
+ */
+static int snapshot_open_originals(struct snapshot *snapshot,
+				   struct file **files)
+{
+	struct tracker *tracker;
+	unsigned int i = 0;
+
+	list_for_each_entry(tracker, &snapshot->trackers, link) {
+		files[i] = bdev_file_open_by_dev(tracker->dev_id, BLK_OPEN_READ,
+						 NULL, NULL);
+		if (IS_ERR(files[i])) {
+			int ret = PTR_ERR(files[i]);
+
+			files[i] = NULL;
+			return ret == -ENXIO ? -ENODEV : ret;
+		}
+		/* The device number now belongs to another device. */
+		if (file_bdev(files[i]) != tracker->bdev)
+			return -ENODEV;
+		i++;
+	}
+	return 0;
+}
+
 /**
  * snapshot_take() - take a snapshot of all its devices at one instant
  * @id: identifier of the snapshot.
  *
- * Everything that can fail is prepared first. Then every device is frozen,
+ * Everything that can fail is prepared first, and the devices are opened,
+ * to be held until the snapshot is destroyed. Then every device is frozen,
  * copy-on-write is turned on and the change tracking tables are switched
  * on each, and the devices are thawed. Images are created afterwards; a
  * device whose image cannot be created has its snapshot marked corrupted.
  *
  * Return: 0; -ESRCH for an unknown snapshot; -EALREADY if it was taken;
- * -ENODEV without devices or if one was detached; another negative error
- * if preparing or freezing failed (nothing changed then).
+ * -ENODEV without devices or if one was detached or went away; another
+ * negative error if preparing or freezing failed (nothing changed then).
  */
 int snapshot_take(const uuid_t *id)
 {
@@ -370,7 +408,9 @@ int snapshot_take(const uuid_t *id)
 	struct snapshot *snapshot;
 	struct snapimage *image;
 	struct tracker *tracker;
+	struct file **files = NULL;
 	unsigned int n = 0, i, frozen = 0;
+	bool detached;
 	int ret = 0;
 
 	mutex_lock(&snapshots_ctl_lock);
@@ -395,12 +435,19 @@ int snapshot_take(const uuid_t *id)
 		ret = -ENODEV;
 		goto out;
 	}
+	snapshot->is_taking = true;
+	mutex_unlock(&snapshots_lock);
+
 	das = kcalloc(n, sizeof(*das), GFP_KERNEL);
 	rs = kcalloc(n, sizeof(*rs), GFP_KERNEL);
-	if (!das || !rs) {
+	files = kcalloc(n, sizeof(*files), GFP_KERNEL);
+	if (!das || !rs || !files)
 		ret = -ENOMEM;
+	else
+		ret = snapshot_open_originals(snapshot, files);
+	mutex_lock(&snapshots_lock);
+	if (ret)
 		goto out;
-	}
 
 	i = 0;
 	list_for_each_entry(tracker, &snapshot->trackers, link) {
@@ -432,9 +479,15 @@ int snapshot_take(const uuid_t *id)
 	list_for_each_entry(tracker, &snapshot->trackers, link) {
 		spin_lock(&tracker->lock);
 		tracker->diff_area = das[i];
+		detached = tracker->detached;
 		spin_unlock(&tracker->lock);
+		/* Detached since the check: its writes were not all seen. */
+		if (detached)
+			diff_area_set_error(das[i], -ENODEV);
 		das[i] = NULL;
 		cbt_map_switch(tracker->cbt_map, &rs[i]);
+		tracker->orig_file = files[i];
+		files[i] = NULL;
 		i++;
 	}
 	snapshot->is_taken = true;
@@ -480,8 +533,15 @@ out_unprepare:
 	pr_debug("snapshot %pUb taken\n", &snapshot->id);
 	mutex_lock(&snapshots_lock);
 out:
+	if (snapshot)
+		snapshot->is_taking = false;
 	mutex_unlock(&snapshots_lock);
 	mutex_unlock(&snapshots_ctl_lock);
+	/* Devices of a take that failed. */
+	for (i = 0; files && i < n; i++)
+		if (files[i])
+			bdev_fput(files[i]);
+	kfree(files);
 	kfree(das);
 	kfree(rs);
 	return ret;

@@ -23,6 +23,8 @@ struct tracker;
  * @ds: the difference storage.
  * @trackers: the devices (global snapshot lock).
  * @is_taken: the snapshot was taken (global snapshot lock).
+ * @is_taking: a take is opening the devices; no device may join (same
+ *	lock).
  * @is_destroyed: the snapshot was destroyed; waiters leave.
  * @event_lock: protects @events.
  * @events: queued events.
@@ -35,6 +37,7 @@ struct snapshot {
 	struct diff_storage *ds;
 	struct list_head trackers;
 	bool is_taken;
+	bool is_taking;
 	bool is_destroyed;
 	spinlock_t event_lock; /* protects events */
 	struct list_head events;

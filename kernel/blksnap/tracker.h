@@ -31,6 +31,10 @@ struct snapimage;
  *	the global snapshot lock.
  * @link: entry in the snapshot's list of devices (same lock).
  * @image: snapshot image of the device, or NULL (same lock).
+ * @orig_file: the device held open from the take of its snapshot to the
+ *	destroy, so that it cannot go away (a loop device cleared, a dm
+ *	device removed) while copy-on-write and image reads use it; NULL
+ *	otherwise. Set and cleared under the snapshot control lock.
  */
 struct tracker {
 	struct blkfilter filter;
@@ -44,6 +48,7 @@ struct tracker {
 	struct snapshot *snapshot;
 	struct list_head link;
 	struct snapimage *image;
+	struct file *orig_file;
 };
 
 /**

@@ -1,10 +1,17 @@
 #!/bin/bash
 # Ends that must be clean: destroy with the image mounted, module unload
 # with snapshots alive, removal of the original device while its snapshot
-# is held.
+# is held (refused for dm, deferred for loop, forced by null_blk).
 . "$SRC/tests/guest/20-cbt/bs-lib.sh"
 need_blkfilter
-cleanup() { umount /mnt/img 2>/dev/null; bs_cleanup; dmsetup remove -f bsorig 2>/dev/null; true; }
+cleanup() {
+	umount /mnt/img 2>/dev/null
+	bs_cleanup
+	dmsetup remove -f bsorig 2>/dev/null
+	[ -n "${loopdev:-}" ] && losetup -d "$loopdev" 2>/dev/null
+	[ -d /sys/kernel/config/nullb/bsnb ] && { echo 0 > /sys/kernel/config/nullb/bsnb/power; rmdir /sys/kernel/config/nullb/bsnb; }
+	true
+}
 trap cleanup EXIT
 
 load_blksnap
@@ -37,7 +44,8 @@ expect_err ENOENT info /dev/vdb
 rmmod blksnap || fail "rmmod with snapshots alive"
 load_blksnap
 
-# 4. The original device disappears while its snapshot is held.
+# 4. A snapshot holds its originals open from the take to the destroy:
+# a dm original cannot be removed under it and the image stays exact.
 dmsetup create bsorig --table "0 262144 linear /dev/vda 0" || fail dmsetup
 bs stamp /dev/mapper/bsorig A 0 256
 bs attach /dev/mapper/bsorig
@@ -45,10 +53,67 @@ dev=$(devnum /dev/mapper/bsorig)
 img=$(image /dev/mapper/bsorig)
 id=$(snap_take /dev/vdc 0 /dev/mapper/bsorig) || exit 1
 bs stamp /dev/mapper/bsorig B 0 16
-dmsetup remove bsorig || fail "dmsetup remove"
-expect_eq "$(bs wait "$id" 10000 2>/dev/null)" "code=0 dev=$dev err=-19" "corrupted event on removal"
+out=$(dmsetup remove bsorig 2>&1) && fail "dmsetup remove of a snapshot's original succeeded"
+case "$out" in *busy*) ;; *) fail "dmsetup remove: expected busy, got: $out" ;; esac
+bs verify "$img" A 0 256 || fail "image after the refused removal"
+bs verify /dev/mapper/bsorig B 0 16 || fail "original after the refused removal"
+# Detaching the filter is allowed: the snapshot can no longer follow the
+# writes, so it reports itself corrupted and its image fails.
+bs detach /dev/mapper/bsorig
+expect_eq "$(bs wait "$id" 10000 2>/dev/null)" "code=0 dev=$dev err=-19" "corrupted event on detach"
+if dd if="$img" of=/dev/null bs=4096 count=1 iflag=direct status=none 2>/dev/null; then
+	fail "image read succeeded after the filter was detached"
+fi
+bs destroy "$id"
+dmsetup remove bsorig || fail "dmsetup remove after destroy"
+
+# 5. A loop original detached under a snapshot is cleared at the destroy
+# (loop defers it to the last close), not while the image reads it.
+truncate -s 64M /tmp/loop-orig.img
+loopdev=$(losetup -f --show /tmp/loop-orig.img) || fail losetup
+bs stamp "$loopdev" A 0 256
+bs attach "$loopdev"
+img=$(image "$loopdev")
+id=$(snap_take /dev/vdc 0 "$loopdev") || exit 1
+bs stamp "$loopdev" B 0 16
+losetup -d "$loopdev" || fail "losetup -d"
+bs verify "$img" A 0 256 || fail "image after losetup -d"
+bs verify "$loopdev" B 0 16 || fail "loop original after losetup -d"
+[ -e "/sys/block/${loopdev#/dev/}/loop/backing_file" ] || fail "loop cleared while its snapshot holds it"
+bs destroy "$id"
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	[ -e "/sys/block/${loopdev#/dev/}/loop/backing_file" ] || break
+	sleep 0.2
+done
+[ -e "/sys/block/${loopdev#/dev/}/loop/backing_file" ] && fail "loop not cleared after the destroy"
+rm -f /tmp/loop-orig.img
+
+# 6. Hot removal: null_blk deletes its disk even while it is open. The
+# snapshot is corrupted with -ENODEV, its image fails, destroy is clean.
+modprobe null_blk nr_devices=0 || fail "modprobe null_blk"
+mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config || fail "mount configfs"
+nb=/sys/kernel/config/nullb/bsnb
+mkdir "$nb" || fail "nullb mkdir"
+echo 64 > "$nb/size"
+echo 1 > "$nb/memory_backed"
+echo 1 > "$nb/power" || fail "nullb power on"
+# 6.12 names the disk after the configfs item; older kernels nullb<index>.
+nbdev=/dev/bsnb
+[ -b "$nbdev" ] || nbdev=/dev/nullb$(cat "$nb/index")
+[ -b "$nbdev" ] || fail "no $nbdev"
+bs stamp "$nbdev" A 0 256
+bs attach "$nbdev"
+dev=$(devnum "$nbdev")
+img=$(image "$nbdev")
+id=$(snap_take /dev/vdc 0 "$nbdev") || exit 1
+bs stamp "$nbdev" B 0 16
+bs verify "$img" A 0 256 || fail "null_blk image before removal"
+echo 0 > "$nb/power" || fail "nullb power off"
+expect_eq "$(bs wait "$id" 10000 2>/dev/null)" "code=0 dev=$dev err=-19" "corrupted event on hot removal"
 if dd if="$img" of=/dev/null bs=4096 count=1 iflag=direct status=none 2>/dev/null; then
 	fail "image read succeeded after the original went away"
 fi
 bs destroy "$id"
+rmdir "$nb" || fail "nullb rmdir"
+rmmod null_blk || fail "rmmod null_blk"
 exit 0

@@ -389,12 +389,6 @@ static int loop_up(struct slot *s, int add)
 	return err;
 }
 
-/*
- * Loop removal while images are read is off unless BLKSNAP_RACES_LOOP=1:
- * it crashes the loop driver (known bug, docs/reliability.md).
- */
-static int loop_removal;
-
 /* Clear the backing file; with @del, delete the disk too. */
 static int loop_down(struct slot *s, int del)
 {
@@ -709,7 +703,7 @@ static void *remove_worker(void *arg)
 		w->last = now();
 		msleep(100 + rnd(&w->rs, 300));
 		s = &slots[rnd(&w->rs, nslot)];
-		if (s->kind == K_STATIC || (s->kind == K_LOOP && !loop_removal))
+		if (s->kind == K_STATIC)
 			continue;
 		pthread_mutex_lock(&s->lock);
 		i = s->present;
@@ -905,8 +899,6 @@ static int do_run(int argc, char **argv)
 
 	if (argc < 10)
 		return 2;
-	loop_removal = getenv("BLKSNAP_RACES_LOOP") &&
-		       !strcmp(getenv("BLKSNAP_RACES_LOOP"), "1");
 	ko_path = argv[2];
 	ko_params = argv[3];
 	seed = strtoull(argv[4], NULL, 0);
