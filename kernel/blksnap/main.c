@@ -191,9 +191,7 @@ static int ctl_snapshot_wait_event(void __user *uarg)
 		goto out;
 	}
 	import_uuid(&id, ev->id.b);
-	ret = snapshot_wait_event(&id, ev->timeout_ms, ev);
-	if (!ret && copy_to_user(uarg, ev, sizeof(*ev)))
-		ret = -EFAULT;
+	ret = snapshot_wait_event(&id, ev->timeout_ms, ev, uarg);
 out:
 	kfree(ev);
 	return ret;

@@ -18,6 +18,7 @@
 #include <linux/mutex.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <linux/blksnap.h>
 #include "blksnap.h"
 #include "cbt_map.h"
@@ -597,13 +598,16 @@ static bool snapshot_has_event(struct snapshot *snapshot)
  * snapshot_wait_event() - wait for the next event of a snapshot
  * @id: identifier of the snapshot.
  * @timeout_ms: how long to wait, in milliseconds.
- * @ev: out: the event (code, time label and data).
+ * @ev: the request as copied from user space; the event (code, time label
+ *	and data) is filled in.
+ * @uarg: where the request came from; the whole of @ev is copied back
+ *	there. An event that cannot be copied stays queued.
  *
  * Return: 0; -ESRCH for an unknown (or meanwhile destroyed) snapshot;
- * -ENOENT on timeout; -EINTR if a signal arrived.
+ * -ENOENT on timeout; -EINTR if a signal arrived; -EFAULT.
  */
 int snapshot_wait_event(const uuid_t *id, u32 timeout_ms,
-			struct blksnap_snapshot_event *ev)
+			struct blksnap_snapshot_event *ev, void __user *uarg)
 {
 	struct snapshot_event *event;
 	struct snapshot *snapshot;
@@ -639,6 +643,14 @@ int snapshot_wait_event(const uuid_t *id, u32 timeout_ms,
 	ev->code = event->code;
 	ev->time_label = ktime_to_ns(event->time);
 	memcpy(ev->data, &event->corrupted, sizeof(event->corrupted));
+	if (copy_to_user(uarg, ev, sizeof(*ev))) {
+		/* Not delivered: the next waiter gets it. */
+		spin_lock_irq(&snapshot->event_lock);
+		list_add(&event->link, &snapshot->events);
+		spin_unlock_irq(&snapshot->event_lock);
+		ret = -EFAULT;
+		goto out;
+	}
 	kfree(event);
 	ret = 0;
 out:

@@ -55,7 +55,7 @@ int snapshot_destroy(const uuid_t *id);
 int snapshot_take(const uuid_t *id);
 int snapshot_collect(u32 *count, uuid_t **ids);
 int snapshot_wait_event(const uuid_t *id, u32 timeout_ms,
-			struct blksnap_snapshot_event *ev);
+			struct blksnap_snapshot_event *ev, void __user *uarg);
 int snapshot_add_device(const uuid_t *id, struct tracker *tracker);
 void snapshot_device_info(struct tracker *tracker,
 			  struct blksnap_snapshotinfo *info);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <linux/blk-filter.h>
 #include "../blkfilter-ioctls.h"
+#include "../helpers.h"
 #include <linux/blksnap.h>
 
 
@@ -50,7 +51,7 @@ static void usage(void)
 		"  create PATH|null LIMIT_SECTORS | create-raw BUFSPEC\n"
 		"  add DEV UUID | take UUID | destroy UUID | info DEV\n"
 		"  collect [null|N]\n"
-		"  wait UUID TIMEOUT_MS [BUFSPEC]\n"
+		"  wait UUID TIMEOUT_MS [BUFSPEC|ro-filled]\n"
 		"  stamp DEV TAG FIRST COUNT | verify DEV TAG FIRST COUNT\n"
 		"  cycles DEV STORAGE N   N create/add/take/destroy rounds, one\n"
 		"                         'round changes generation' line each\n"
@@ -169,10 +170,9 @@ static int ctl_fd(void)
 
 static unsigned long long num(const char *s)
 {
-	char *end;
-	unsigned long long v = strtoull(s, &end, 0);
+	unsigned long long v;
 
-	if (*end)
+	if (parse_ull(s, &v))
 		usage();
 	return v;
 }
@@ -463,15 +463,7 @@ static int do_nowait_write(int argc, char **argv)
 /* refcnt: the module's reference count from sysfs, -1 if unreadable */
 static int refcnt(void)
 {
-	FILE *f = fopen("/sys/module/blksnap/refcnt", "r");
-	int n = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
+	return module_refcnt("blksnap");
 }
 
 /* filter_of: what /sys/block/<dev>/filter names, "" when nothing */
@@ -830,15 +822,23 @@ int main(int argc, char **argv)
 		struct blksnap_event_corrupted *cr;
 		struct timespec t0, t1;
 		struct sigaction sa;
+		int ro;
 
 		if (argc != 4 && argc != 5)
 			usage();
-		ev = argc == 5 ? bufspec(argv[4], sizeof(*ev)) :
+		/* "ro-filled": a valid request the kernel cannot write back. */
+		ro = argc == 5 && !strcmp(argv[4], "ro-filled");
+		ev = argc == 5 && !ro ? bufspec(argv[4], sizeof(*ev)) :
 			calloc(1, sizeof(*ev));
-		if (ev && argc == 4) {
+		if (ro)
+			ev = mmap(NULL, sizeof(*ev), PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (ev && (argc == 4 || ro)) {
 			parse_uuid(argv[2], &ev->id);
 			ev->timeout_ms = num(argv[3]);
 		}
+		if (ro && mprotect(ev, sizeof(*ev), PROT_READ))
+			return fail(errno);
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_signal;
 		sigaction(SIGUSR1, &sa, NULL);

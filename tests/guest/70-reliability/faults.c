@@ -440,8 +440,7 @@ static void round_run(const char *storage, uint64_t limit, int round,
 int main(int argc, char **argv)
 {
 	uint64_t seed, limit;
-	const char *env;
-	double start = now(), soak = 0;
+	double start = now(), soak;
 	int rounds, round = 0;
 
 	if (argc != 6) {
@@ -453,12 +452,8 @@ int main(int argc, char **argv)
 	limit = strtoull(argv[3], NULL, 0);
 	fault = argv[4];
 	rounds = atoi(argv[5]);
-	env = getenv("BLKSNAP_SEED");
-	seed = env && *env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
-	printf("# seed=%" PRIu64 "\n", seed);
-	env = getenv("BLKSNAP_SOAK");
-	if (env && *env)
-		soak = strtod(env, NULL);
+	seed = env_seed();
+	soak = env_soak();
 	if (!strncmp(fault, "mif:", 4)) {
 		char p[128], num[32] = "";
 		struct stat st;

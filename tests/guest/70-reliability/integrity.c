@@ -46,6 +46,7 @@
 #include <linux/fs.h>
 #include <linux/blk-filter.h>
 #include "../blkfilter-ioctls.h"
+#include "../helpers.h"
 #include <linux/blksnap.h>
 
 
@@ -746,12 +747,8 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	round_writes = argc == 5 ? strtoull(argv[4], NULL, 0) : 100000;
-	env = getenv("BLKSNAP_SEED");
-	seed = env && *env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
-	printf("# seed=%" PRIu64 "\n", seed);
-	env = getenv("BLKSNAP_SOAK");
-	if (env && *env)
-		soak = strtod(env, NULL);
+	seed = env_seed();
+	soak = env_soak();
 	/* Bounded runs: at most this long for the writes of a round. */
 	env = getenv("BLKSNAP_INTEGRITY_SECS");
 	if (!soak)

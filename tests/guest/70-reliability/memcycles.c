@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#include "../helpers.h"
 
 static void usage(void)
 {
@@ -33,10 +34,9 @@ static void usage(void)
 
 static unsigned long long num(const char *s)
 {
-	char *end;
-	unsigned long long v = strtoull(s, &end, 0);
+	unsigned long long v;
 
-	if (*end)
+	if (parse_ull(s, &v))
 		usage();
 	return v;
 }

@@ -53,6 +53,7 @@
 #include <unistd.h>
 #include <linux/blk-filter.h>
 #include "../blkfilter-ioctls.h"
+#include "../helpers.h"
 #include <linux/blksnap.h>
 #include <linux/capability.h>
 #include <linux/dm-ioctl.h>
@@ -223,15 +224,7 @@ static int ctl_open(void)
 
 static int refcnt(void)
 {
-	FILE *f = fopen("/sys/module/blksnap/refcnt", "r");
-	int n = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
+	return module_refcnt("blksnap");
 }
 
 static int module_load(void)
@@ -364,8 +357,10 @@ static int loop_up(struct slot *s, int add)
 
 	if (add) {
 		err = loop_ctl(LOOP_CTL_ADD, s->num);
+		/* EEXIST: a delete refused while open; configure it again. */
 		if (err && err != EEXIST)
 			return err;
+		err = 0;
 	}
 	snprintf(s->path, sizeof(s->path), "/dev/loop%d", s->num);
 	bf = open(s->backing, O_RDWR | O_CLOEXEC);
