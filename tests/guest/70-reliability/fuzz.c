@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1313,6 +1314,32 @@ static bool stamp_ok(struct thr *t, int d, uint64_t b)
 	       s->seq <= t->seq;
 }
 
+/*
+ * Whether @fd is the image of device @rdev. Image minors are dynamic and
+ * reused at once: between the path lookup of an image destroyed meanwhile
+ * and the open, its minor can go to the image of another device. While
+ * @fd holds its disk the minor cannot change hands, so sysfs names it.
+ */
+static bool image_is(int fd, dev_t rdev)
+{
+	char sys[64], link[PATH_MAX], want[64];
+	struct stat st;
+	size_t lw;
+	ssize_t n;
+
+	if (fstat(fd, &st))
+		return false;
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u",
+		 major(st.st_rdev), minor(st.st_rdev));
+	n = readlink(sys, link, sizeof(link) - 1);
+	if (n <= 0)
+		return false;	/* deleted meanwhile: nothing to check */
+	link[n] = 0;
+	lw = (size_t)snprintf(want, sizeof(want), "/blksnap-image_%u:%u",
+			      major(rdev), minor(rdev));
+	return (size_t)n >= lw && !strcmp(link + n - lw, want);
+}
+
 /* Read (or write and read back) a block of a device's snapshot image. */
 static void op_image(struct thr *t)
 {
@@ -1337,6 +1364,11 @@ static void op_image(struct thr *t)
 		t->call_start = 0;
 		return;
 	}
+	if (!image_is(fd, devs[d].rdev)) {
+		close(fd);
+		t->call_start = 0;
+		return;
+	}
 	if (wr) {
 		make_stamp(t, d, b, true);
 		r = pwrite(fd, t->wbuf, BLK, b * BLK);
@@ -1353,8 +1385,13 @@ static void op_image(struct thr *t)
 			bad(t, "image block %" PRIu64 " does not hold the data just written",
 			    b);
 		else if (!wr && !stamp_ok(t, d, b))
-			bad(t, "image block %" PRIu64 " holds foreign data",
-			    b);
+			bad(t, "image block %" PRIu64 " holds foreign data: magic=%" PRIx64 " dev=%u thread=%u block=%" PRIu64 " seq=%" PRIu64 "/%" PRIu64 " image=%u",
+			    b, ((struct stamp *)t->rbuf)->magic,
+			    ((struct stamp *)t->rbuf)->dev,
+			    ((struct stamp *)t->rbuf)->thread,
+			    ((struct stamp *)t->rbuf)->block,
+			    ((struct stamp *)t->rbuf)->seq, t->seq,
+			    ((struct stamp *)t->rbuf)->image);
 	} else if (r && !(r < 0 && (errno == EIO || errno == ENXIO))) {
 		/* 0: end of a deleted image */
 		bad(t, "image read: %zd %s", r, r < 0 ? ename(errno) : "");

@@ -376,7 +376,10 @@ static int loop_up(struct slot *s, int add)
 	cfg.fd = bf;
 	if (ioctl(fd, LOOP_CONFIGURE, &cfg))
 		err = errno;
-	/* Still bound (a clear deferred to the last close): usable. */
+	/*
+	 * Still bound, its clear deferred to the last close (a snapshot's
+	 * destroy): usable until then, and writes after it get ENOSPC.
+	 */
 	if (err == EBUSY)
 		err = 0;
 	close(fd);
@@ -395,6 +398,13 @@ static int loop_down(struct slot *s, int del)
 	if (ioctl(fd, LOOP_CLR_FD, 0))
 		err = errno;
 	close(fd);
+	/*
+	 * ENXIO: not bound. A clear deferred while a snapshot held the loop
+	 * happens at its destroy, also after the slot was configured again
+	 * (LOOP_CONFIGURE said EBUSY then): delete it all the same.
+	 */
+	if (err == ENXIO && del)
+		err = 0;
 	if (err || !del)
 		return err;
 	/* Deferred while somebody has it open: retry for a moment. */
