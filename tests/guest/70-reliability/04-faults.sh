@@ -53,14 +53,22 @@ dmsetup create bsffs --table "0 $((256 * 2048)) linear /dev/vdc $((512 * 2048))"
 run $ORIG $STORE 0 "mif:$(disk $STORE)" 3
 run $ORIG $STORE 0 flakey:bsfstore 1
 # (a) a file storage fails while it grows (a file system on a failing
-# device: a new one for each run)
+# device). A file system that saw I/O errors may stay broken (an aborted
+# journal makes even the O_TMPFILE create fail): a new one for each run of
+# one round, also in a soak, which repeats them for two runs' share.
 mkdir -p /mnt/bsf
-for i in 1 2; do
+fs_run() {
 	mkfs.ext4 -q -F $FS || fail mkfs
 	mount -o errors=continue $FS /mnt/bsf || fail mount
-	run $ORIG /mnt/bsf $((128 * 2048)) "mif:$(disk $FS)" 1
+	BLKSNAP_SOAK= run $ORIG /mnt/bsf $((128 * 2048)) "mif:$(disk $FS)" 1
 	umount /mnt/bsf || fail umount
-done
+}
+fs_run
+fs_run
+if [ -n "${BLKSNAP_SOAK:-}" ]; then
+	end=$((SECONDS + 2 * BLKSNAP_SOAK))
+	while [ $SECONDS -lt $end ]; do fs_run; done
+fi
 # (b) the original fails (the filter is attached to the failing device)
 run $ORIG $STORE 0 "mif:$(disk $ORIG)" 2
 run $ORIG $STORE 0 flakey:bsforig 1
