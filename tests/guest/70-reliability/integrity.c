@@ -752,7 +752,7 @@ int main(int argc, char **argv)
 	/* Bounded runs: at most this long for the writes of a round. */
 	env = getenv("BLKSNAP_INTEGRITY_SECS");
 	if (!soak)
-		round_secs = env && *env ? strtod(env, NULL) : 120;
+		round_secs = env && *env ? strtod(env, NULL) : 180;
 
 	start = now();
 	for (i = 0; i < 2; i++)
