@@ -5,6 +5,8 @@
 #ifndef __BLKSNAP_H
 #define __BLKSNAP_H
 
+#include <linux/bio.h>
+#include <linux/blkdev.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
@@ -26,5 +28,42 @@ extern unsigned long diff_storage_minimum;
 
 /* Work queue of every deferred job of the module (I/O path: reclaim-safe). */
 extern struct workqueue_struct *blksnap_wq;
+
+/**
+ * blksnap_block_shift() - size a device's blocks (CBT blocks, chunks)
+ * @capacity: device capacity in sectors.
+ * @shift: log2 of the smallest block size in bytes (at least SECTOR_SHIFT).
+ * @max_shift: log2 of the largest block size in bytes (at most 31).
+ * @max_count: most blocks wanted.
+ *
+ * Return: the smallest shift from @shift on such that the device has at
+ * most @max_count blocks, but never more than @max_shift (then the device
+ * may have more blocks).
+ */
+static inline unsigned int blksnap_block_shift(sector_t capacity,
+					       unsigned int shift,
+					       unsigned int max_shift,
+					       u64 max_count)
+{
+	while (shift < max_shift &&
+	       DIV_ROUND_UP_SECTOR_T(capacity, 1u << (shift - SECTOR_SHIFT)) >
+		       max_count)
+		shift++;
+	return shift;
+}
+
+/**
+ * blksnap_bio_sector() - first sector of a filtered bio relative to its device
+ * @bio: a bio as the filter sees it.
+ *
+ * The filter sees bios already remapped to the whole disk, also those
+ * submitted to a partition; map them back to the partition.
+ *
+ * Return: the sector.
+ */
+static inline sector_t blksnap_bio_sector(struct bio *bio)
+{
+	return bio->bi_iter.bi_sector - bio->bi_bdev->bd_start_sect;
+}
 
 #endif /* __BLKSNAP_H */

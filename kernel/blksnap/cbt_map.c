@@ -17,30 +17,14 @@
 #include <linux/blksnap.h>
 #include "blksnap.h"
 #include "cbt_map.h"
+#include "objcount.h"
 
 /* Numbers are stored in a byte: the interval numbered 256 never exists. */
 #define CBT_NUMBER_LIMIT 256
 
 static unsigned long cbt_block_count(sector_t capacity, unsigned int shift)
 {
-	sector_t blk_sectors = 1ull << (shift - SECTOR_SHIFT);
-
-	return (capacity + blk_sectors - 1) >> (shift - SECTOR_SHIFT);
-}
-
-/*
- * Block size: the smallest power of two, at least the minimum, such that
- * the count does not exceed the maximum count, but never above the maximum
- * size (then the count may exceed the maximum count).
- */
-static unsigned int cbt_block_shift(sector_t capacity)
-{
-	unsigned int shift = tracking_block_minimum_shift;
-
-	while (shift < tracking_block_maximum_shift &&
-	       cbt_block_count(capacity, shift) > tracking_block_maximum_count)
-		shift++;
-	return shift;
+	return DIV_ROUND_UP_SECTOR_T(capacity, 1u << (shift - SECTOR_SHIFT));
 }
 
 static int cbt_tables_alloc(sector_t capacity, struct cbt_map_resize *rs)
@@ -48,7 +32,10 @@ static int cbt_tables_alloc(sector_t capacity, struct cbt_map_resize *rs)
 	size_t size;
 
 	rs->device_capacity = capacity;
-	rs->blk_size_shift = cbt_block_shift(capacity);
+	rs->blk_size_shift = blksnap_block_shift(capacity,
+						 tracking_block_minimum_shift,
+						 tracking_block_maximum_shift,
+						 tracking_block_maximum_count);
 	rs->blk_count = cbt_block_count(capacity, rs->blk_size_shift);
 	if (rs->blk_count > U32_MAX)
 		return -EFBIG;
@@ -105,6 +92,7 @@ struct cbt_map *cbt_map_create(sector_t capacity)
 	map->read_map = rs.read_map;
 	map->write_map = rs.write_map;
 	cbt_map_reset_locked(map);
+	blksnap_obj_add(BLKSNAP_OBJ_CBT_MAP, 1);
 	return map;
 }
 
@@ -119,6 +107,7 @@ void cbt_map_destroy(struct cbt_map *map)
 	vfree(map->read_map);
 	vfree(map->write_map);
 	kfree(map);
+	blksnap_obj_sub(BLKSNAP_OBJ_CBT_MAP, 1);
 }
 
 /**

@@ -19,7 +19,8 @@
 #include "cbt_map.h"
 #include "diff_area.h"
 #include "diff_storage.h"
-#include "snapshot.h"
+#include "event_queue.h"
+#include "objcount.h"
 #include "tracker.h"
 
 /**
@@ -36,6 +37,7 @@ struct diff_buffer *diff_buffer_alloc(size_t size)
 	buf = kzalloc(struct_size(buf, pages, nr), GFP_KERNEL);
 	if (!buf)
 		return NULL;
+	blksnap_obj_add(BLKSNAP_OBJ_DIFF_BUFFER, 1);
 	INIT_LIST_HEAD(&buf->link);
 	buf->nr_pages = nr;
 	for (i = 0; i < nr; i++) {
@@ -44,6 +46,7 @@ struct diff_buffer *diff_buffer_alloc(size_t size)
 			diff_buffer_free(buf);
 			return NULL;
 		}
+		blksnap_obj_add(BLKSNAP_OBJ_BUFFER_PAGE, 1);
 	}
 	return buf;
 }
@@ -58,10 +61,14 @@ void diff_buffer_free(struct diff_buffer *buf)
 
 	if (!buf)
 		return;
-	for (i = 0; i < buf->nr_pages; i++)
-		if (buf->pages[i])
-			__free_page(buf->pages[i]);
+	for (i = 0; i < buf->nr_pages; i++) {
+		if (!buf->pages[i])
+			break;
+		__free_page(buf->pages[i]);
+		blksnap_obj_sub(BLKSNAP_OBJ_BUFFER_PAGE, 1);
+	}
 	kfree(buf);
+	blksnap_obj_sub(BLKSNAP_OBJ_DIFF_BUFFER, 1);
 }
 
 /**
@@ -159,6 +166,32 @@ static sector_t chunk_stored_sectors(struct diff_area *da, unsigned long idx)
 	return round_up(chunk_sectors(da, idx), PAGE_SIZE >> SECTOR_SHIFT);
 }
 
+/* Chunk descriptors: one per changed chunk, the most numerous object. */
+static struct kmem_cache *chunk_cache;
+
+static struct chunk *chunk_alloc(unsigned long idx)
+{
+	struct chunk *chunk;
+
+	chunk = kmem_cache_zalloc(chunk_cache, GFP_KERNEL);
+	if (!chunk)
+		return NULL;
+	blksnap_obj_add(BLKSNAP_OBJ_CHUNK, 1);
+	mutex_init(&chunk->lock);
+	INIT_LIST_HEAD(&chunk->store_link);
+	chunk->index = idx;
+	chunk->state = CHUNK_NEW;
+	return chunk;
+}
+
+static void chunk_free(struct chunk *chunk)
+{
+	diff_buffer_free(chunk->buf);
+	mutex_destroy(&chunk->lock);
+	kmem_cache_free(chunk_cache, chunk);
+	blksnap_obj_sub(BLKSNAP_OBJ_CHUNK, 1);
+}
+
 static void diff_area_release(struct kref *kref)
 {
 	struct diff_area *da = container_of(kref, struct diff_area, kref);
@@ -166,18 +199,16 @@ static void diff_area_release(struct kref *kref)
 	struct chunk *chunk;
 	unsigned long idx;
 
-	xa_for_each(&da->chunks, idx, chunk) {
-		diff_buffer_free(chunk->buf);
-		mutex_destroy(&chunk->lock);
-		kfree(chunk);
-	}
+	xa_for_each(&da->chunks, idx, chunk)
+		chunk_free(chunk);
 	xa_destroy(&da->chunks);
 	list_for_each_entry_safe(buf, tmp, &da->pool, link)
 		diff_buffer_free(buf);
 	diff_storage_put(da->ds);
-	snapshot_put(da->snapshot);
+	event_queue_put(da->events);
 	tracker_put(da->tracker);
 	kfree(da);
+	blksnap_obj_sub(BLKSNAP_OBJ_DIFF_AREA, 1);
 }
 
 /**
@@ -224,7 +255,7 @@ void diff_area_set_error(struct diff_area *da, int error)
 		return;
 	pr_err("snapshot of device %u:%u corrupted: error %d\n",
 	       MAJOR(tracker->dev_id), MINOR(tracker->dev_id), error);
-	snapshot_event_corrupted(da->snapshot, tracker->dev_id, error);
+	event_queue_corrupted(da->events, tracker->dev_id, error);
 	wake_up_all(&da->store_wq);
 	diff_area_queue(da, &da->cow_work);
 }
@@ -242,17 +273,12 @@ static struct chunk *diff_area_get_chunk(struct diff_area *da,
 	chunk = xa_load(&da->chunks, idx);
 	if (chunk)
 		return chunk;
-	chunk = kzalloc(sizeof(*chunk), GFP_KERNEL);
+	chunk = chunk_alloc(idx);
 	if (!chunk)
 		return ERR_PTR(-ENOMEM);
-	mutex_init(&chunk->lock);
-	INIT_LIST_HEAD(&chunk->store_link);
-	chunk->index = idx;
-	chunk->state = CHUNK_NEW;
 	old = xa_cmpxchg(&da->chunks, idx, NULL, chunk, GFP_KERNEL);
 	if (old) {
-		mutex_destroy(&chunk->lock);
-		kfree(chunk);
+		chunk_free(chunk);
 		if (xa_is_err(old))
 			return ERR_PTR(xa_err(old));
 		return old;
@@ -458,7 +484,8 @@ static void diff_area_store_work(struct work_struct *work)
 /**
  * diff_area_create() - prepare copy-on-write of a device for a take
  * @tracker: the device's tracker.
- * @snapshot: the snapshot being taken.
+ * @ds: the snapshot's difference storage.
+ * @events: the snapshot's events.
  *
  * The chunk size is the smallest power of two, at least
  * 2^chunk_minimum_shift and the device's minimum I/O size, such that the
@@ -468,7 +495,8 @@ static void diff_area_store_work(struct work_struct *work)
  * Return: the area or an ERR_PTR().
  */
 struct diff_area *diff_area_create(struct tracker *tracker,
-				   struct snapshot *snapshot)
+				   struct diff_storage *ds,
+				   struct event_queue *events)
 {
 	struct diff_area *da;
 	unsigned int shift;
@@ -476,6 +504,7 @@ struct diff_area *diff_area_create(struct tracker *tracker,
 	da = kzalloc(sizeof(*da), GFP_KERNEL);
 	if (!da)
 		return ERR_PTR(-ENOMEM);
+	blksnap_obj_add(BLKSNAP_OBJ_DIFF_AREA, 1);
 	kref_init(&da->kref);
 	da->bdev = tracker->bdev;
 	da->capacity = bdev_nr_sectors(da->bdev);
@@ -484,11 +513,8 @@ struct diff_area *diff_area_create(struct tracker *tracker,
 	while (shift < chunk_maximum_shift &&
 	       (1u << shift) < bdev_io_min(da->bdev))
 		shift++;
-	while (shift < chunk_maximum_shift &&
-	       DIV_ROUND_UP_SECTOR_T(da->capacity,
-				     1ull << (shift - SECTOR_SHIFT)) >
-		       (1ull << chunk_maximum_count_shift))
-		shift++;
+	shift = blksnap_block_shift(da->capacity, shift, chunk_maximum_shift,
+				    1ull << chunk_maximum_count_shift);
 	da->chunk_shift = shift - SECTOR_SHIFT;
 	da->chunk_count = DIV_ROUND_UP_SECTOR_T(da->capacity,
 						1ull << da->chunk_shift);
@@ -505,9 +531,8 @@ struct diff_area *diff_area_create(struct tracker *tracker,
 	INIT_LIST_HEAD(&da->pool);
 
 	da->tracker = tracker_get(tracker);
-	da->snapshot = snapshot_get(snapshot);
-	da->ds = snapshot_diff_storage(snapshot);
-	kref_get(&da->ds->kref);
+	da->ds = diff_storage_get(ds);
+	da->events = event_queue_get(events);
 	return da;
 }
 
@@ -641,7 +666,6 @@ static int diff_area_store_write(struct diff_area *da, struct chunk *chunk,
 	size_t start = round_down(pos, PAGE_SIZE);
 	size_t end = round_up(pos + len, PAGE_SIZE);
 	struct diff_buffer *tmp;
-	void *data;
 	int ret;
 
 	if (start == pos && end == pos + len)
@@ -651,23 +675,18 @@ static int diff_area_store_write(struct diff_area *da, struct chunk *chunk,
 
 	/* Read, modify and write whole pages. */
 	tmp = diff_buffer_alloc(end - start);
-	data = kmalloc(len, GFP_KERNEL);
-	if (!tmp || !data) {
-		ret = -ENOMEM;
-		goto out;
-	}
+	if (!tmp)
+		return -ENOMEM;
 	ret = diff_storage_rw(da->ds, false,
 			      chunk->diff_sector + (start >> SECTOR_SHIFT),
 			      tmp->pages, 0, end - start);
-	if (ret)
-		goto out;
-	diff_buffer_copy(bounce, 0, data, len, false);
-	diff_buffer_copy(tmp, pos - start, data, len, true);
-	ret = diff_storage_rw(da->ds, true,
-			      chunk->diff_sector + (start >> SECTOR_SHIFT),
-			      tmp->pages, 0, end - start);
-out:
-	kfree(data);
+	if (!ret) {
+		diff_buffer_copy_buffer(tmp, pos - start, bounce, 0, len);
+		ret = diff_storage_rw(da->ds, true,
+				      chunk->diff_sector +
+					      (start >> SECTOR_SHIFT),
+				      tmp->pages, 0, end - start);
+	}
 	diff_buffer_free(tmp);
 	return ret;
 }
@@ -715,4 +734,23 @@ int diff_area_image_write(struct diff_area *da, sector_t sector,
 	if (!ret)
 		cbt_map_mark(da->tracker->cbt_map, sector, count, true);
 	return ret ? -EIO : 0;
+}
+
+/**
+ * diff_area_init() - create the cache of chunk descriptors (module load)
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int diff_area_init(void)
+{
+	chunk_cache = KMEM_CACHE(chunk, 0);
+	return chunk_cache ? 0 : -ENOMEM;
+}
+
+/**
+ * diff_area_done() - destroy the cache of chunk descriptors (module unload)
+ */
+void diff_area_done(void)
+{
+	kmem_cache_destroy(chunk_cache);
 }

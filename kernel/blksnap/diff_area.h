@@ -13,7 +13,7 @@
 #include <linux/xarray.h>
 
 struct diff_storage;
-struct snapshot;
+struct event_queue;
 struct tracker;
 
 /**
@@ -67,8 +67,8 @@ struct chunk {
  * @kref: held by the tracker while copy-on-write is on, by the image, by
  *	queued work and by the filter while it looks at a bio.
  * @tracker: the device's tracker (reference).
- * @snapshot: the snapshot (reference), for events.
  * @ds: the difference storage (reference).
+ * @events: the snapshot's events (reference), to report corruption.
  * @bdev: the original device.
  * @capacity: capacity of the device at the take, in sectors.
  * @chunk_shift: log2 of the chunk size in sectors.
@@ -94,8 +94,8 @@ struct chunk {
 struct diff_area {
 	struct kref kref;
 	struct tracker *tracker;
-	struct snapshot *snapshot;
 	struct diff_storage *ds;
+	struct event_queue *events;
 	struct block_device *bdev;
 	sector_t capacity;
 	unsigned int chunk_shift;
@@ -117,7 +117,8 @@ struct diff_area {
 };
 
 struct diff_area *diff_area_create(struct tracker *tracker,
-				   struct snapshot *snapshot);
+				   struct diff_storage *ds,
+				   struct event_queue *events);
 void diff_area_put(struct diff_area *da);
 struct diff_area *diff_area_get(struct diff_area *da);
 void diff_area_close(struct diff_area *da);
@@ -129,6 +130,8 @@ int diff_area_image_read(struct diff_area *da, sector_t sector,
 			 size_t *offset);
 int diff_area_image_write(struct diff_area *da, sector_t sector,
 			  unsigned int count, struct diff_buffer *bounce);
+int diff_area_init(void);
+void diff_area_done(void);
 struct diff_buffer *diff_buffer_alloc(size_t size);
 void diff_buffer_free(struct diff_buffer *buf);
 void diff_buffer_copy(struct diff_buffer *buf, size_t offset, void *ptr,

@@ -6,26 +6,46 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bio.h>
+#include <linux/cred.h>
 #include <linux/blkdev.h>
 #include <linux/falloc.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/mount.h>
 #include <linux/namei.h>
 #include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include "blksnap.h"
 #include "diff_storage.h"
+#include "objcount.h"
 
-static struct file *diff_storage_open_file(const char *name, int flags)
+/*
+ * Open with direct I/O where the file system has it (stores then bypass
+ * the page cache), otherwise buffered: @open is called once or twice.
+ */
+static struct file *diff_storage_open_direct(struct file *(*open)(const struct path *, int),
+					     const struct path *path, int flags)
 {
 	struct file *file;
 
-	file = filp_open(name, flags | O_DIRECT, 0600);
-	/* Some file systems (tmpfs of old) have no direct I/O. */
+	file = open(path, flags | O_DIRECT);
 	if (IS_ERR(file) && PTR_ERR(file) == -EINVAL)
-		file = filp_open(name, flags, 0600);
+		file = open(path, flags);
 	return file;
+}
+
+static struct file *diff_storage_dentry_open(const struct path *path,
+					     int flags)
+{
+	return dentry_open(path, flags, current_cred());
+}
+
+static struct file *diff_storage_tmpfile_open(const struct path *path,
+					      int flags)
+{
+	return kernel_tmpfile_open(mnt_idmap(path->mnt), path, 0600, flags,
+				   current_cred());
 }
 
 static struct block_device *diff_storage_host_bdev(struct file *file)
@@ -33,104 +53,136 @@ static struct block_device *diff_storage_host_bdev(struct file *file)
 	return file_inode(file)->i_sb->s_bdev;
 }
 
+/* A block device, opened exclusively and used whole (up to @limit). */
+static int diff_storage_open_bdev(struct diff_storage *ds, dev_t dev,
+				  sector_t limit)
+{
+	ds->file = bdev_file_open_by_dev(dev, BLK_OPEN_READ | BLK_OPEN_WRITE,
+					 ds, NULL);
+	if (IS_ERR(ds->file))
+		return PTR_ERR(ds->file);
+	ds->bdev = file_bdev(ds->file);
+	ds->host_bdev = ds->bdev;
+	ds->capacity = bdev_nr_sectors(ds->bdev);
+	if (limit && limit < ds->capacity)
+		ds->capacity = limit;
+	ds->limit = ds->capacity;
+	return 0;
+}
+
+/*
+ * A regular file nobody else has open for writing, used from its current
+ * size on and grown up to @limit. The permission checks are those of an
+ * open for reading and writing at any offset.
+ */
+static int diff_storage_open_regular(struct diff_storage *ds,
+				     const struct path *path, sector_t limit)
+{
+	struct inode *inode = d_inode(path->dentry);
+	int ret;
+
+	ret = inode_permission(mnt_idmap(path->mnt), inode,
+			       MAY_READ | MAY_WRITE);
+	if (ret)
+		return ret;
+	if (IS_APPEND(inode))
+		return -EPERM;
+	ds->file = diff_storage_open_direct(diff_storage_dentry_open, path,
+					    O_RDWR | O_LARGEFILE);
+	if (IS_ERR(ds->file))
+		return PTR_ERR(ds->file);
+	if (atomic_read(&inode->i_writecount) != 1) {
+		fput(ds->file);
+		return -EBUSY;
+	}
+	ds->host_bdev = diff_storage_host_bdev(ds->file);
+	ds->wb_err = filemap_sample_wb_err(ds->file->f_mapping);
+	ds->capacity = round_down(i_size_read(inode), PAGE_SIZE) >>
+		       SECTOR_SHIFT;
+	if (limit && limit < ds->capacity)
+		ds->capacity = limit;
+	ds->limit = max(limit, ds->capacity);
+	ds->growable = true;
+	return 0;
+}
+
+/*
+ * An unnamed temporary file in a directory: nobody else can open it and it
+ * vanishes with the snapshot. It starts empty, so it needs a @limit.
+ */
+static int diff_storage_open_tmpfile(struct diff_storage *ds,
+				     const struct path *dir, sector_t limit)
+{
+	int ret;
+
+	if (!limit)
+		return -EINVAL;
+	ret = mnt_want_write(dir->mnt);
+	if (ret)
+		return ret;
+	ds->file = diff_storage_open_direct(diff_storage_tmpfile_open, dir,
+					    O_RDWR | O_LARGEFILE | O_EXCL);
+	mnt_drop_write(dir->mnt);
+	if (IS_ERR(ds->file))
+		return PTR_ERR(ds->file);
+	ds->host_bdev = diff_storage_host_bdev(ds->file);
+	ds->wb_err = filemap_sample_wb_err(ds->file->f_mapping);
+	ds->limit = limit;
+	ds->growable = true;
+	return 0;
+}
+
 /**
  * diff_storage_open() - open the difference storage of a new snapshot
  * @name: path of a block device, a regular file or a directory.
  * @limit: the storage never grows beyond this many sectors.
  *
- * A block device is opened exclusively and used whole (up to @limit when
- * @limit is not 0). A regular file must not be open for writing by anyone
- * else; it is used from its current size on and grows up to @limit. In a
- * directory an unnamed temporary file is created, which nobody else can
- * open and which vanishes with the snapshot; it needs a non-zero @limit.
+ * The name is looked up once, and what it names is opened: a block device
+ * exclusively, used whole (up to @limit when @limit is not 0); a regular
+ * file that nobody else has open for writing, used from its current size
+ * on and grown up to @limit; in a directory, an unnamed temporary file,
+ * which needs a non-zero @limit.
  *
  * Return: the storage or an ERR_PTR(): -EINVAL for any other kind of file.
  */
 struct diff_storage *diff_storage_open(const char *name, sector_t limit)
 {
 	struct diff_storage *ds;
-	struct path path;
 	struct inode *inode;
-	umode_t mode;
-	dev_t rdev;
+	struct path path;
 	int ret;
 
 	ret = kern_path(name, LOOKUP_FOLLOW, &path);
 	if (ret)
 		return ERR_PTR(ret);
-	mode = d_inode(path.dentry)->i_mode;
-	rdev = d_inode(path.dentry)->i_rdev;
-	path_put(&path);
-
 	ds = kzalloc(sizeof(*ds), GFP_KERNEL);
-	if (!ds)
-		return ERR_PTR(-ENOMEM);
+	if (!ds) {
+		ret = -ENOMEM;
+		goto out_path;
+	}
 	kref_init(&ds->kref);
 	mutex_init(&ds->lock);
 
-	if (S_ISBLK(mode)) {
-		ds->file = bdev_file_open_by_dev(rdev,
-						 BLK_OPEN_READ | BLK_OPEN_WRITE,
-						 ds, NULL);
-		if (IS_ERR(ds->file)) {
-			ret = PTR_ERR(ds->file);
-			goto fail;
-		}
-		ds->bdev = file_bdev(ds->file);
-		ds->host_bdev = ds->bdev;
-		ds->capacity = bdev_nr_sectors(ds->bdev);
-		if (limit && limit < ds->capacity)
-			ds->capacity = limit;
-		ds->limit = ds->capacity;
-	} else if (S_ISREG(mode)) {
-		ds->file = diff_storage_open_file(name, O_RDWR | O_LARGEFILE);
-		if (IS_ERR(ds->file)) {
-			ret = PTR_ERR(ds->file);
-			goto fail;
-		}
-		inode = file_inode(ds->file);
-		if (!S_ISREG(inode->i_mode)) {
-			ret = -EINVAL;
-			goto fail_file;
-		}
-		/* Exclusive: nobody else may have it open for writing. */
-		if (atomic_read(&inode->i_writecount) != 1) {
-			ret = -EBUSY;
-			goto fail_file;
-		}
-		ds->host_bdev = diff_storage_host_bdev(ds->file);
-		ds->wb_err = filemap_sample_wb_err(ds->file->f_mapping);
-		ds->capacity = round_down(i_size_read(inode), PAGE_SIZE) >>
-			       SECTOR_SHIFT;
-		if (limit && limit < ds->capacity)
-			ds->capacity = limit;
-		ds->limit = max(limit, ds->capacity);
-		ds->growable = true;
-	} else if (S_ISDIR(mode)) {
-		if (!limit) {
-			ret = -EINVAL;
-			goto fail;
-		}
-		ds->file = diff_storage_open_file(name, O_RDWR | O_LARGEFILE |
-						  O_TMPFILE | O_EXCL);
-		if (IS_ERR(ds->file)) {
-			ret = PTR_ERR(ds->file);
-			goto fail;
-		}
-		ds->host_bdev = diff_storage_host_bdev(ds->file);
-		ds->wb_err = filemap_sample_wb_err(ds->file->f_mapping);
-		ds->limit = limit;
-		ds->growable = true;
-	} else {
+	inode = d_inode(path.dentry);
+	if (S_ISBLK(inode->i_mode))
+		ret = diff_storage_open_bdev(ds, inode->i_rdev, limit);
+	else if (S_ISREG(inode->i_mode))
+		ret = diff_storage_open_regular(ds, &path, limit);
+	else if (S_ISDIR(inode->i_mode))
+		ret = diff_storage_open_tmpfile(ds, &path, limit);
+	else
 		ret = -EINVAL;
-		goto fail;
-	}
+	if (ret)
+		goto out_free;
+	blksnap_obj_add(BLKSNAP_OBJ_DIFF_STORAGE, 1);
+	path_put(&path);
 	return ds;
 
-fail_file:
-	fput(ds->file);
-fail:
+out_free:
+	mutex_destroy(&ds->lock);
 	kfree(ds);
+out_path:
+	path_put(&path);
 	return ERR_PTR(ret);
 }
 
@@ -144,6 +196,19 @@ static void diff_storage_release(struct kref *kref)
 		fput(ds->file);
 	mutex_destroy(&ds->lock);
 	kfree(ds);
+	blksnap_obj_sub(BLKSNAP_OBJ_DIFF_STORAGE, 1);
+}
+
+/**
+ * diff_storage_get() - take a reference to a difference storage
+ * @ds: the storage.
+ *
+ * Return: @ds.
+ */
+struct diff_storage *diff_storage_get(struct diff_storage *ds)
+{
+	kref_get(&ds->kref);
+	return ds;
 }
 
 /**

@@ -38,6 +38,7 @@ struct diff_storage {
 };
 
 struct diff_storage *diff_storage_open(const char *name, sector_t limit);
+struct diff_storage *diff_storage_get(struct diff_storage *ds);
 void diff_storage_put(struct diff_storage *ds);
 int diff_storage_alloc(struct diff_storage *ds, sector_t count,
 		       sector_t *sector);

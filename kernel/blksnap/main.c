@@ -9,12 +9,17 @@
 
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/moduleparam.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/stringify.h>
+#include <linux/sysfs.h>
 #include <linux/uaccess.h>
 #include <linux/uuid.h>
 #include <linux/blksnap.h>
 #include "blksnap.h"
+#include "diff_area.h"
+#include "objcount.h"
 #include "snapshot.h"
 #include "tracker.h"
 
@@ -55,6 +60,35 @@ MODULE_PARM_DESC(free_diff_buffer_pool_size,
 module_param(diff_storage_minimum, ulong, 0444);
 MODULE_PARM_DESC(diff_storage_minimum,
 		 "Difference storage growth step in sectors (default 2097152: 1 GiB)");
+
+/*
+ * Which block-device filter this module uses (section 3.8 of the
+ * specification): "blkfilter", the kernel's framework, whose BLKFILTER_*
+ * ioctls are issued on the block device. Fixed when the module is built,
+ * read-only; libblksnap reads it to choose how to issue filter commands.
+ */
+static const char filter_backend[] = "blkfilter";
+
+static int filter_backend_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", filter_backend);
+}
+
+static int filter_backend_set(const char *val, const struct kernel_param *kp)
+{
+	pr_err("filter_backend is chosen when the module is built (%s)\n",
+	       filter_backend);
+	return -EPERM;
+}
+
+static const struct kernel_param_ops filter_backend_ops = {
+	.set = filter_backend_set,
+	.get = filter_backend_get,
+};
+
+module_param_cb(filter_backend, &filter_backend_ops, NULL, 0444);
+MODULE_PARM_DESC(filter_backend,
+		 "Block-device filter in use, read-only: blkfilter (the kernel's) or ftrace (the module's own)");
 
 struct workqueue_struct *blksnap_wq;
 
@@ -149,19 +183,18 @@ static int ctl_snapshot_collect(void __user *uarg)
 {
 	struct blksnap_snapshot_collect arg;
 	struct blksnap_snapshot_collect __user *uptr = uarg;
-	uuid_t *ids;
+	uuid_t *ids = NULL;
 	u32 count, i;
 	int ret;
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
 	count = arg.count;
-	/* Any non-NULL pointer just says "I want the identifiers". */
-	ids = arg.ids ? ZERO_SIZE_PTR : NULL;
-	ret = snapshot_collect(&count, &ids);
+	/* Without an array the caller only asks for the count. */
+	ret = snapshot_collect(&count, arg.ids ? &ids : NULL);
 	if (ret && ret != -ENODATA)
 		return ret;
-	if (ids) {
+	if (arg.ids && !ret) {
 		struct blksnap_uuid __user *uids = u64_to_user_ptr(arg.ids);
 
 		for (i = 0; i < count; i++) {
@@ -197,6 +230,20 @@ out:
 	return ret;
 }
 
+/*
+ * Filter commands through the control device are for kernels without
+ * block-device filters. This kernel has them: the block device's own
+ * BLKFILTER_* ioctls are the way.
+ */
+static int ctl_bdev_filter(void __user *uarg)
+{
+	struct blksnap_bdev_filter arg;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	return -EOPNOTSUPP;
+}
+
 static long blksnap_ctl_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
@@ -222,6 +269,8 @@ static long blksnap_ctl_ioctl(struct file *file, unsigned int cmd,
 		return ctl_snapshot_collect(uarg);
 	case IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT:
 		return ctl_snapshot_wait_event(uarg);
+	case IOCTL_BLKSNAP_BDEV_FILTER:
+		return ctl_bdev_filter(uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -245,16 +294,22 @@ static int __init blksnap_init(void)
 
 	blksnap_params_validate();
 
+	ret = diff_area_init();
+	if (ret)
+		return ret;
 	blksnap_wq = alloc_workqueue("blksnap", WQ_UNBOUND | WQ_MEM_RECLAIM,
 				     0);
-	if (!blksnap_wq)
-		return -ENOMEM;
+	if (!blksnap_wq) {
+		ret = -ENOMEM;
+		goto fail_cache;
+	}
 	ret = misc_register(&blksnap_ctl_dev);
 	if (ret)
 		goto fail_wq;
 	ret = tracker_init();
 	if (ret)
 		goto fail_misc;
+	blksnap_objcount_init();
 	pr_info("version %d.%d.%d.%d loaded\n", BLKSNAP_VERSION_MAJOR,
 		BLKSNAP_VERSION_MINOR, BLKSNAP_VERSION_REVISION,
 		BLKSNAP_VERSION_BUILD);
@@ -264,6 +319,8 @@ fail_misc:
 	misc_deregister(&blksnap_ctl_dev);
 fail_wq:
 	destroy_workqueue(blksnap_wq);
+fail_cache:
+	diff_area_done();
 	return ret;
 }
 
@@ -274,6 +331,8 @@ static void __exit blksnap_exit(void)
 	misc_deregister(&blksnap_ctl_dev);
 	snapshot_done();
 	destroy_workqueue(blksnap_wq);
+	blksnap_objcount_done();
+	diff_area_done();
 	pr_info("unloaded\n");
 }
 
@@ -281,6 +340,9 @@ module_init(blksnap_init);
 module_exit(blksnap_exit);
 
 MODULE_DESCRIPTION("Block device snapshots and changed-block tracking");
-MODULE_VERSION("2.0.0.0");
+MODULE_VERSION(__stringify(BLKSNAP_VERSION_MAJOR) "."
+	       __stringify(BLKSNAP_VERSION_MINOR) "."
+	       __stringify(BLKSNAP_VERSION_REVISION) "."
+	       __stringify(BLKSNAP_VERSION_BUILD));
 MODULE_AUTHOR("blksnap project");
 MODULE_LICENSE("GPL");

@@ -16,8 +16,8 @@
 #include <linux/blksnap.h>
 #include "blksnap.h"
 #include "diff_area.h"
+#include "objcount.h"
 #include "snapimage.h"
-#include "tracker.h"
 
 /* Largest bio the image accepts: the bounce buffer's size. */
 #define SNAPIMAGE_MAX_SECTORS 256
@@ -178,7 +178,7 @@ struct snapimage *snapimage_create(struct diff_area *da)
 	image = kzalloc(sizeof(*image), GFP_KERNEL);
 	if (!image)
 		return ERR_PTR(-ENOMEM);
-	image->dev_id = da->tracker->dev_id;
+	image->dev_id = da->bdev->bd_dev;
 	ret = xa_insert(&snapimage_names, image->dev_id, image, GFP_KERNEL);
 	if (ret) {
 		kfree(image);
@@ -203,8 +203,8 @@ struct snapimage *snapimage_create(struct diff_area *da)
 	disk->private_data = image;
 	disk->flags |= GENHD_FL_NO_PART;
 	snprintf(disk->disk_name, DISK_NAME_LEN, "%s_%u:%u",
-		 BLKSNAP_IMAGE_NAME, MAJOR(da->tracker->dev_id),
-		 MINOR(da->tracker->dev_id));
+		 BLKSNAP_IMAGE_NAME, MAJOR(da->bdev->bd_dev),
+		 MINOR(da->bdev->bd_dev));
 	set_capacity(disk, da->capacity);
 	image->disk = disk;
 	image->da = diff_area_get(da);
@@ -215,6 +215,7 @@ struct snapimage *snapimage_create(struct diff_area *da)
 		put_disk(disk);
 		goto fail;
 	}
+	blksnap_obj_add(BLKSNAP_OBJ_IMAGE, 1);
 	return image;
 
 fail:
@@ -240,6 +241,7 @@ void snapimage_destroy(struct snapimage *image)
 	diff_area_put(image->da);
 	diff_buffer_free(image->bounce);
 	kfree(image);
+	blksnap_obj_sub(BLKSNAP_OBJ_IMAGE, 1);
 }
 
 /**

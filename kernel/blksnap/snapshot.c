@@ -4,7 +4,7 @@
  * storage and their events.
  *
  * snapshots_lock protects the list of snapshots, the membership of devices,
- * the taken state and the trackers' image pointers; it is taken by the
+ * the taken state and the devices' image pointers; it is taken by the
  * filter's ctl callback (under the disk's filter mutex), so nothing that
  * adds or deletes a disk is done under it. snapshots_ctl_lock serialises
  * take and destroy, which create and delete image disks, and is taken
@@ -14,16 +14,16 @@
 
 #include <linux/blk-integrity.h>
 #include <linux/blkdev.h>
-#include <linux/ktime.h>
 #include <linux/mutex.h>
-#include <linux/sched/mm.h>
 #include <linux/slab.h>
-#include <linux/uaccess.h>
+#include <linux/string.h>
 #include <linux/blksnap.h>
 #include "blksnap.h"
 #include "cbt_map.h"
 #include "diff_area.h"
 #include "diff_storage.h"
+#include "event_queue.h"
+#include "objcount.h"
 #include "snapimage.h"
 #include "snapshot.h"
 #include "tracker.h"
@@ -33,26 +33,26 @@ static DEFINE_MUTEX(snapshots_lock);
 static LIST_HEAD(snapshots);
 
 /**
- * struct snapshot_event - a queued event
- * @link: entry in the snapshot's event list.
- * @time: when it happened (ktime, ns).
- * @code: &enum blksnap_event_codes.
- * @corrupted: data of %blksnap_event_code_corrupted.
+ * struct snapshot_device - a device's membership in a snapshot
+ * @link: entry in the snapshot's list of devices (snapshots_lock).
+ * @tracker: the device's tracker (reference).
+ * @image: the device's snapshot image once taken, or NULL
+ *	(snapshots_lock).
+ * @orig_file: the device held open from the take to the destroy, so that
+ *	it cannot go away (a loop device cleared, a dm device removed) while
+ *	copy-on-write and image reads use it; NULL before the take.
+ *
+ * Membership lives here rather than in the tracker: the filter knows
+ * nothing about snapshots.
  */
-struct snapshot_event {
+struct snapshot_device {
 	struct list_head link;
-	ktime_t time;
-	u32 code;
-	struct blksnap_event_corrupted corrupted;
+	struct tracker *tracker;
+	struct snapimage *image;
+	struct file *orig_file;
 };
 
-/**
- * snapshot_get() - take a reference to a snapshot
- * @snapshot: the snapshot.
- *
- * Return: @snapshot.
- */
-struct snapshot *snapshot_get(struct snapshot *snapshot)
+static struct snapshot *snapshot_get(struct snapshot *snapshot)
 {
 	kref_get(&snapshot->kref);
 	return snapshot;
@@ -61,70 +61,56 @@ struct snapshot *snapshot_get(struct snapshot *snapshot)
 static void snapshot_release(struct kref *kref)
 {
 	struct snapshot *snapshot = container_of(kref, struct snapshot, kref);
-	struct snapshot_event *ev, *tmp;
 
-	list_for_each_entry_safe(ev, tmp, &snapshot->events, link)
-		kfree(ev);
+	event_queue_put(snapshot->events);
 	diff_storage_put(snapshot->ds);
 	kfree(snapshot);
+	blksnap_obj_sub(BLKSNAP_OBJ_SNAPSHOT, 1);
 }
 
-/**
- * snapshot_put() - drop a reference to a snapshot
- * @snapshot: the snapshot.
- */
-void snapshot_put(struct snapshot *snapshot)
+static void snapshot_put(struct snapshot *snapshot)
 {
 	kref_put(&snapshot->kref, snapshot_release);
 }
 
-/**
- * snapshot_diff_storage() - the difference storage of a snapshot
- * @snapshot: the snapshot.
- *
- * Return: the storage; valid while the snapshot is referenced.
- */
-struct diff_storage *snapshot_diff_storage(struct snapshot *snapshot)
-{
-	return snapshot->ds;
-}
-
-/**
- * snapshot_event_corrupted() - queue a "corrupted" event
- * @snapshot: the snapshot.
- * @dev_id: the original device whose snapshot is corrupted.
- * @error: the negative error.
- *
- * Callable from any context that may not sleep.
- */
-void snapshot_event_corrupted(struct snapshot *snapshot, dev_t dev_id,
-			      int error)
-{
-	struct snapshot_event *ev;
-	unsigned long flags;
-
-	ev = kzalloc(sizeof(*ev), GFP_ATOMIC);
-	if (!ev)
-		return;
-	ev->time = ktime_get();
-	ev->code = blksnap_event_code_corrupted;
-	ev->corrupted.dev_id_mj = MAJOR(dev_id);
-	ev->corrupted.dev_id_mn = MINOR(dev_id);
-	ev->corrupted.err_code = error;
-	spin_lock_irqsave(&snapshot->event_lock, flags);
-	list_add_tail(&ev->link, &snapshot->events);
-	spin_unlock_irqrestore(&snapshot->event_lock, flags);
-	wake_up_all(&snapshot->event_wq);
-}
-
-/* Called with snapshots_lock held. */
 static struct snapshot *snapshot_find(const uuid_t *id)
 {
 	struct snapshot *snapshot;
 
+	lockdep_assert_held(&snapshots_lock);
+
 	list_for_each_entry(snapshot, &snapshots, link)
 		if (uuid_equal(&snapshot->id, id))
 			return snapshot;
+	return NULL;
+}
+
+/* The membership of a device in a snapshot, or NULL. */
+static struct snapshot_device *snapshot_device_find(struct snapshot *snapshot,
+						    struct tracker *tracker)
+{
+	struct snapshot_device *sd;
+
+	lockdep_assert_held(&snapshots_lock);
+	list_for_each_entry(sd, &snapshot->devices, link)
+		if (sd->tracker == tracker)
+			return sd;
+	return NULL;
+}
+
+/* The snapshot a device belongs to, or NULL; at most one. */
+static struct snapshot *snapshot_of_tracker(struct tracker *tracker,
+					    struct snapshot_device **psd)
+{
+	struct snapshot *snapshot;
+
+	lockdep_assert_held(&snapshots_lock);
+	list_for_each_entry(snapshot, &snapshots, link) {
+		*psd = snapshot_device_find(snapshot, tracker);
+		if (*psd)
+			return snapshot;
+	}
+	*psd = NULL;
 	return NULL;
 }
 
@@ -158,17 +144,16 @@ int snapshot_create(struct blksnap_snapshot_create *arg)
 		return PTR_ERR(ds);
 
 	snapshot = kzalloc(sizeof(*snapshot), GFP_KERNEL);
-	if (!snapshot) {
-		diff_storage_put(ds);
-		return -ENOMEM;
-	}
+	if (!snapshot)
+		goto fail_ds;
+	snapshot->events = event_queue_create();
+	if (!snapshot->events)
+		goto fail_snapshot;
+	blksnap_obj_add(BLKSNAP_OBJ_SNAPSHOT, 1);
 	kref_init(&snapshot->kref);
 	uuid_gen(&snapshot->id);
 	snapshot->ds = ds;
-	INIT_LIST_HEAD(&snapshot->trackers);
-	spin_lock_init(&snapshot->event_lock);
-	INIT_LIST_HEAD(&snapshot->events);
-	init_waitqueue_head(&snapshot->event_wq);
+	INIT_LIST_HEAD(&snapshot->devices);
 
 	mutex_lock(&snapshots_lock);
 	list_add_tail(&snapshot->link, &snapshots);
@@ -177,53 +162,60 @@ int snapshot_create(struct blksnap_snapshot_create *arg)
 	export_uuid(arg->id.b, &snapshot->id);
 	pr_debug("snapshot %pUb created\n", &snapshot->id);
 	return 0;
+
+fail_snapshot:
+	kfree(snapshot);
+fail_ds:
+	diff_storage_put(ds);
+	return -ENOMEM;
 }
 
 /*
  * Remove images, stop copy-on-write, let go of the devices, and drop the
- * list's reference. Called with snapshots_ctl_lock held, for a snapshot
- * already removed from the list.
+ * list's reference, for a snapshot already removed from the list.
  */
 static void snapshot_remove(struct snapshot *snapshot)
 {
-	struct file *orig_file;
-	struct snapimage *image;
+	struct snapshot_device *sd;
 	struct tracker *tracker;
 	struct diff_area *da;
 
+	lockdep_assert_held(&snapshots_ctl_lock);
+
 	for (;;) {
 		mutex_lock(&snapshots_lock);
-		tracker = list_first_entry_or_null(&snapshot->trackers,
-						   struct tracker, link);
-		if (!tracker) {
+		sd = list_first_entry_or_null(&snapshot->devices,
+					      struct snapshot_device, link);
+		if (!sd) {
 			mutex_unlock(&snapshots_lock);
 			break;
 		}
-		list_del_init(&tracker->link);
-		tracker->snapshot = NULL;
-		image = tracker->image;
-		tracker->image = NULL;
+		list_del(&sd->link);
+		tracker = sd->tracker;
+		/*
+		 * The tracker and its difference area reference each other
+		 * while copy-on-write is on: the cycle is broken here.
+		 */
 		spin_lock(&tracker->lock);
 		da = tracker->diff_area;
 		tracker->diff_area = NULL;
 		spin_unlock(&tracker->lock);
-		orig_file = tracker->orig_file;
-		tracker->orig_file = NULL;
 		mutex_unlock(&snapshots_lock);
 
-		if (image)
-			snapimage_destroy(image);
+		if (sd->image)
+			snapimage_destroy(sd->image);
 		if (da) {
 			diff_area_close(da);
 			diff_area_put(da);
 		}
 		/* Nothing reads the original any more: let it go away. */
-		if (orig_file)
-			bdev_fput(orig_file);
+		if (sd->orig_file)
+			bdev_fput(sd->orig_file);
 		tracker_put(tracker);
+		kfree(sd);
+		blksnap_obj_sub(BLKSNAP_OBJ_SNAPSHOT_DEVICE, 1);
 	}
-	WRITE_ONCE(snapshot->is_destroyed, true);
-	wake_up_all(&snapshot->event_wq);
+	event_queue_close(snapshot->events);
 	pr_debug("snapshot %pUb destroyed\n", &snapshot->id);
 	snapshot_put(snapshot);
 }
@@ -313,12 +305,15 @@ static bool bdev_has_crypto_or_integrity(struct block_device *bdev)
  */
 int snapshot_add_device(const uuid_t *id, struct tracker *tracker)
 {
-	struct snapshot *snapshot;
-	struct tracker *t;
+	struct snapshot *snapshot, *other;
+	struct snapshot_device *sd, *t;
 	int ret = 0;
 
 	if (bdev_has_crypto_or_integrity(tracker->bdev))
 		return -EPERM;
+	sd = kzalloc(sizeof(*sd), GFP_KERNEL);
+	if (!sd)
+		return -ENOMEM;
 
 	mutex_lock(&snapshots_lock);
 	snapshot = snapshot_find(id);
@@ -326,17 +321,18 @@ int snapshot_add_device(const uuid_t *id, struct tracker *tracker)
 		ret = -ESRCH;
 		goto out;
 	}
-	if (tracker->snapshot) {
-		ret = tracker->snapshot == snapshot ? -EALREADY : -EBUSY;
+	other = snapshot_of_tracker(tracker, &t);
+	if (other) {
+		ret = other == snapshot ? -EALREADY : -EBUSY;
 		goto out;
 	}
 	if (snapshot->is_taken || snapshot->is_taking) {
 		ret = -EBUSY;
 		goto out;
 	}
-	list_for_each_entry(t, &snapshot->trackers, link) {
+	list_for_each_entry(t, &snapshot->devices, link) {
 		/* An earlier, detached tracker of the same device. */
-		if (t->dev_id == tracker->dev_id) {
+		if (t->tracker->dev_id == tracker->dev_id) {
 			ret = -EBUSY;
 			goto out;
 		}
@@ -349,11 +345,13 @@ int snapshot_add_device(const uuid_t *id, struct tracker *tracker)
 		ret = -ENODEV;
 		goto out;
 	}
-	tracker->snapshot = snapshot;
-	list_add_tail(&tracker->link, &snapshot->trackers);
-	tracker_get(tracker);
+	sd->tracker = tracker_get(tracker);
+	list_add_tail(&sd->link, &snapshot->devices);
+	blksnap_obj_add(BLKSNAP_OBJ_SNAPSHOT_DEVICE, 1);
+	sd = NULL;
 out:
 	mutex_unlock(&snapshots_lock);
+	kfree(sd);
 	return ret;
 }
 
@@ -361,17 +359,22 @@ out:
  * Open every device of a snapshot being taken, to hold it until the
  * snapshot is destroyed. Copy-on-write and image reads do I/O to the
  * originals; without an opener of its own, a loop device could be cleared
- * or a dm device removed under that I/O. Called with snapshots_ctl_lock
- * held and without snapshots_lock, since opening takes the disks'
- * open_mutex; @is_taking keeps the list of devices as it is.
+ * or a dm device removed under that I/O. Called without snapshots_lock,
+ * since opening takes the disks' open_mutex; @is_taking keeps the list of
+ * devices as it is.
  */
 static int snapshot_open_originals(struct snapshot *snapshot,
 				   struct file **files)
 {
+	struct snapshot_device *sd;
 	struct tracker *tracker;
 	unsigned int i = 0;
 
-	list_for_each_entry(tracker, &snapshot->trackers, link) {
+	lockdep_assert_held(&snapshots_ctl_lock);
+	lockdep_assert_not_held(&snapshots_lock);
+
+	list_for_each_entry(sd, &snapshot->devices, link) {
+		tracker = sd->tracker;
 		files[i] = bdev_file_open_by_dev(tracker->dev_id, BLK_OPEN_READ,
 						 NULL, NULL);
 		if (IS_ERR(files[i])) {
@@ -386,6 +389,218 @@ static int snapshot_open_originals(struct snapshot *snapshot,
 		i++;
 	}
 	return 0;
+}
+
+/**
+ * struct take_ctx - what a take prepares before the devices are frozen
+ * @n: number of devices.
+ * @das: a new difference area per device, handed to its tracker at the
+ *	switch (NULL once handed over).
+ * @rs: new change tracking tables of each resized device; after the switch,
+ *	the tables they replaced.
+ * @files: each original, opened; handed to its tracker at the switch.
+ *
+ * Whatever was not handed over is released by take_ctx_free().
+ */
+struct take_ctx {
+	unsigned int n;
+	struct diff_area **das;
+	struct cbt_map_resize *rs;
+	struct file **files;
+};
+
+static void take_ctx_free(struct take_ctx *ctx)
+{
+	unsigned int i;
+
+	for (i = 0; i < ctx->n; i++) {
+		if (ctx->rs)
+			cbt_map_switch_finish(&ctx->rs[i]);
+		if (ctx->das && ctx->das[i])
+			diff_area_put(ctx->das[i]);
+		if (ctx->files && ctx->files[i])
+			bdev_fput(ctx->files[i]);
+	}
+	kfree(ctx->files);
+	kfree(ctx->rs);
+	kfree(ctx->das);
+}
+
+/*
+ * Find the snapshot, check that it can be taken, count its devices and
+ * keep other devices from joining (@is_taking) until snapshot_take_end().
+ */
+static struct snapshot *snapshot_take_begin(const uuid_t *id,
+					    unsigned int *n)
+{
+	struct snapshot_device *sd;
+	struct snapshot *snapshot;
+	int ret = 0;
+
+	lockdep_assert_held(&snapshots_ctl_lock);
+	*n = 0;
+	mutex_lock(&snapshots_lock);
+	snapshot = snapshot_find(id);
+	if (!snapshot) {
+		ret = -ESRCH;
+		goto out;
+	}
+	if (snapshot->is_taken) {
+		ret = -EALREADY;
+		goto out;
+	}
+	list_for_each_entry(sd, &snapshot->devices, link) {
+		if (READ_ONCE(sd->tracker->detached)) {
+			ret = -ENODEV;
+			goto out;
+		}
+		(*n)++;
+	}
+	if (!*n) {
+		ret = -ENODEV;
+		goto out;
+	}
+	snapshot->is_taking = true;
+out:
+	mutex_unlock(&snapshots_lock);
+	return ret ? ERR_PTR(ret) : snapshot;
+}
+
+static void snapshot_take_end(struct snapshot *snapshot)
+{
+	mutex_lock(&snapshots_lock);
+	snapshot->is_taking = false;
+	mutex_unlock(&snapshots_lock);
+}
+
+/*
+ * Everything that can fail, before the devices are frozen: open the
+ * originals, create a difference area for each and new change tracking
+ * tables where a device was resized. The list of devices cannot change:
+ * @is_taking keeps devices from joining, snapshots_ctl_lock keeps destroy
+ * out.
+ */
+static int snapshot_take_prepare(struct snapshot *snapshot,
+				 struct take_ctx *ctx)
+{
+	struct snapshot_device *sd;
+	struct tracker *tracker;
+	unsigned int i = 0;
+	int ret;
+
+	lockdep_assert_held(&snapshots_ctl_lock);
+	ctx->das = kcalloc(ctx->n, sizeof(*ctx->das), GFP_KERNEL);
+	ctx->rs = kcalloc(ctx->n, sizeof(*ctx->rs), GFP_KERNEL);
+	ctx->files = kcalloc(ctx->n, sizeof(*ctx->files), GFP_KERNEL);
+	if (!ctx->das || !ctx->rs || !ctx->files)
+		return -ENOMEM;
+	ret = snapshot_open_originals(snapshot, ctx->files);
+	if (ret)
+		return ret;
+
+	list_for_each_entry(sd, &snapshot->devices, link) {
+		tracker = sd->tracker;
+		ctx->das[i] = diff_area_create(tracker, snapshot->ds,
+					       snapshot->events);
+		if (IS_ERR(ctx->das[i])) {
+			ret = PTR_ERR(ctx->das[i]);
+			ctx->das[i] = NULL;
+			return ret;
+		}
+		ret = cbt_map_switch_prepare(tracker->cbt_map,
+					     bdev_nr_sectors(tracker->bdev),
+					     &ctx->rs[i]);
+		if (ret)
+			return ret;
+		i++;
+	}
+	return 0;
+}
+
+/* With the device frozen: copy-on-write first, then CBT. */
+static void snapshot_switch_device(struct snapshot_device *sd,
+				   struct take_ctx *ctx, unsigned int i)
+{
+	struct tracker *tracker = sd->tracker;
+	bool detached;
+
+	spin_lock(&tracker->lock);
+	tracker->diff_area = ctx->das[i];
+	detached = tracker->detached;
+	spin_unlock(&tracker->lock);
+	/* Detached since the check: its writes were not all seen. */
+	if (detached)
+		diff_area_set_error(ctx->das[i], -ENODEV);
+	ctx->das[i] = NULL;
+	cbt_map_switch(tracker->cbt_map, &ctx->rs[i]);
+	sd->orig_file = ctx->files[i];
+	ctx->files[i] = NULL;
+}
+
+/*
+ * The instant of the snapshot: freeze every device, switch each, thaw
+ * them. Nothing is switched unless every device froze.
+ */
+static int snapshot_freeze_and_switch(struct snapshot *snapshot,
+				      struct take_ctx *ctx)
+{
+	struct snapshot_device *sd;
+	unsigned int frozen = 0, i = 0;
+	int ret = 0;
+
+	lockdep_assert_held(&snapshots_ctl_lock);
+	mutex_lock(&snapshots_lock);
+	list_for_each_entry(sd, &snapshot->devices, link) {
+		ret = bdev_freeze(sd->tracker->bdev);
+		if (ret) {
+			pr_err("cannot freeze %pg: %d\n", sd->tracker->bdev,
+			       ret);
+			goto thaw;
+		}
+		frozen++;
+	}
+	list_for_each_entry(sd, &snapshot->devices, link)
+		snapshot_switch_device(sd, ctx, i++);
+	snapshot->is_taken = true;
+thaw:
+	list_for_each_entry(sd, &snapshot->devices, link) {
+		if (!frozen--)
+			break;
+		if (bdev_thaw(sd->tracker->bdev))
+			pr_warn("cannot thaw %pg\n", sd->tracker->bdev);
+	}
+	mutex_unlock(&snapshots_lock);
+	return ret;
+}
+
+/*
+ * After the thaw, without snapshots_lock (adding a disk takes locks that
+ * the filter's ctl holds when it takes snapshots_lock). A device whose
+ * image cannot be created has its snapshot marked corrupted.
+ */
+static void snapshot_create_images(struct snapshot *snapshot)
+{
+	struct snapshot_device *sd;
+	struct snapimage *image;
+	struct diff_area *da;
+
+	lockdep_assert_held(&snapshots_ctl_lock);
+	list_for_each_entry(sd, &snapshot->devices, link) {
+		da = tracker_get_diff_area(sd->tracker);
+		if (!da)
+			continue;
+		image = snapimage_create(da);
+		if (IS_ERR(image)) {
+			pr_err("cannot create the image of %pg: %ld\n",
+			       sd->tracker->bdev, PTR_ERR(image));
+			diff_area_set_error(da, PTR_ERR(image));
+		} else {
+			mutex_lock(&snapshots_lock);
+			sd->image = image;
+			mutex_unlock(&snapshots_lock);
+		}
+		diff_area_put(da);
+	}
 }
 
 /**
@@ -404,168 +619,51 @@ static int snapshot_open_originals(struct snapshot *snapshot,
  */
 int snapshot_take(const uuid_t *id)
 {
-	struct cbt_map_resize *rs = NULL;
-	struct diff_area **das = NULL;
+	struct take_ctx ctx = {};
 	struct snapshot *snapshot;
-	struct snapimage *image;
-	struct tracker *tracker;
-	struct file **files = NULL;
-	unsigned int n = 0, i, frozen = 0;
-	bool detached;
-	int ret = 0;
+	int ret;
 
 	mutex_lock(&snapshots_ctl_lock);
-	mutex_lock(&snapshots_lock);
-	snapshot = snapshot_find(id);
-	if (!snapshot) {
-		ret = -ESRCH;
-		goto out;
+	snapshot = snapshot_take_begin(id, &ctx.n);
+	if (IS_ERR(snapshot)) {
+		ret = PTR_ERR(snapshot);
+		goto out_unlock;
 	}
-	if (snapshot->is_taken) {
-		ret = -EALREADY;
-		goto out;
-	}
-	list_for_each_entry(tracker, &snapshot->trackers, link) {
-		if (READ_ONCE(tracker->detached)) {
-			ret = -ENODEV;
-			goto out;
-		}
-		n++;
-	}
-	if (!n) {
-		ret = -ENODEV;
-		goto out;
-	}
-	snapshot->is_taking = true;
-	mutex_unlock(&snapshots_lock);
-
-	das = kcalloc(n, sizeof(*das), GFP_KERNEL);
-	rs = kcalloc(n, sizeof(*rs), GFP_KERNEL);
-	files = kcalloc(n, sizeof(*files), GFP_KERNEL);
-	if (!das || !rs || !files)
-		ret = -ENOMEM;
-	else
-		ret = snapshot_open_originals(snapshot, files);
-	mutex_lock(&snapshots_lock);
+	ret = snapshot_take_prepare(snapshot, &ctx);
 	if (ret)
-		goto out;
-
-	i = 0;
-	list_for_each_entry(tracker, &snapshot->trackers, link) {
-		das[i] = diff_area_create(tracker, snapshot);
-		if (IS_ERR(das[i])) {
-			ret = PTR_ERR(das[i]);
-			das[i] = NULL;
-			goto out_unprepare;
-		}
-		ret = cbt_map_switch_prepare(tracker->cbt_map,
-					     bdev_nr_sectors(tracker->bdev),
-					     &rs[i]);
-		if (ret)
-			goto out_unprepare;
-		i++;
-	}
-
-	list_for_each_entry(tracker, &snapshot->trackers, link) {
-		ret = bdev_freeze(tracker->bdev);
-		if (ret) {
-			pr_err("cannot freeze %pg: %d\n", tracker->bdev, ret);
-			goto out_thaw;
-		}
-		frozen++;
-	}
-
-	/* The instant of the snapshot: copy-on-write first, then CBT. */
-	i = 0;
-	list_for_each_entry(tracker, &snapshot->trackers, link) {
-		spin_lock(&tracker->lock);
-		tracker->diff_area = das[i];
-		detached = tracker->detached;
-		spin_unlock(&tracker->lock);
-		/* Detached since the check: its writes were not all seen. */
-		if (detached)
-			diff_area_set_error(das[i], -ENODEV);
-		das[i] = NULL;
-		cbt_map_switch(tracker->cbt_map, &rs[i]);
-		tracker->orig_file = files[i];
-		files[i] = NULL;
-		i++;
-	}
-	snapshot->is_taken = true;
-
-out_thaw:
-	list_for_each_entry(tracker, &snapshot->trackers, link) {
-		if (!frozen--)
-			break;
-		if (bdev_thaw(tracker->bdev))
-			pr_warn("cannot thaw %pg\n", tracker->bdev);
-	}
-out_unprepare:
-	for (i = 0; i < n; i++) {
-		cbt_map_switch_finish(&rs[i]);
-		if (das[i])
-			diff_area_put(das[i]);
-	}
+		goto out_end;
+	ret = snapshot_freeze_and_switch(snapshot, &ctx);
 	if (ret)
-		goto out;
-	/*
-	 * Taken: no device joins or leaves until destroy, which waits for
-	 * snapshots_ctl_lock. Disks are added without snapshots_lock.
-	 */
-	mutex_unlock(&snapshots_lock);
-
-	list_for_each_entry(tracker, &snapshot->trackers, link) {
-		struct diff_area *da = tracker_get_diff_area(tracker);
-
-		if (!da)
-			continue;
-		image = snapimage_create(da);
-		if (IS_ERR(image)) {
-			pr_err("cannot create the image of %pg: %ld\n",
-			       tracker->bdev, PTR_ERR(image));
-			diff_area_set_error(da, PTR_ERR(image));
-		} else {
-			mutex_lock(&snapshots_lock);
-			tracker->image = image;
-			mutex_unlock(&snapshots_lock);
-		}
-		diff_area_put(da);
-	}
+		goto out_end;
+	snapshot_create_images(snapshot);
 	pr_debug("snapshot %pUb taken\n", &snapshot->id);
-	mutex_lock(&snapshots_lock);
-out:
-	if (snapshot)
-		snapshot->is_taking = false;
-	mutex_unlock(&snapshots_lock);
+out_end:
+	snapshot_take_end(snapshot);
+out_unlock:
 	mutex_unlock(&snapshots_ctl_lock);
-	/* Devices of a take that failed. */
-	for (i = 0; files && i < n; i++)
-		if (files[i])
-			bdev_fput(files[i]);
-	kfree(files);
-	kfree(das);
-	kfree(rs);
+	/* Unused preparations, replaced tables, originals of a failed take. */
+	take_ctx_free(&ctx);
 	return ret;
 }
 
 /**
  * snapshot_collect() - list the identifiers of all snapshots
- * @count: in: room at *@ids (ignored if @ids is NULL); out: number of
- *	snapshots.
- * @ids: in: NULL to ask for the count only; out: a kmalloc'ed array of
- *	*@count identifiers the caller frees.
+ * @count: in: room for identifiers (ignored if @ids is NULL); out: number
+ *	of snapshots.
+ * @ids: NULL to ask for the count only; otherwise out: a kmalloc'ed array
+ *	of *@count identifiers the caller frees (NULL when there are none),
+ *	set when 0 is returned.
  *
  * Return: 0, -ENODATA if the room is too small, or -ENOMEM.
  */
 int snapshot_collect(u32 *count, uuid_t **ids)
 {
 	struct snapshot *snapshot;
-	bool want_ids = !!*ids;
+	bool want_ids = ids;
 	uuid_t *arr = NULL;
 	u32 n = 0;
 	int ret = 0;
 
-	*ids = NULL;
 	mutex_lock(&snapshots_lock);
 	list_for_each_entry(snapshot, &snapshots, link)
 		n++;
@@ -584,14 +682,9 @@ int snapshot_collect(u32 *count, uuid_t **ids)
 	}
 	mutex_unlock(&snapshots_lock);
 	*count = n;
-	*ids = arr;
+	if (want_ids)
+		*ids = arr;
 	return ret;
-}
-
-static bool snapshot_has_event(struct snapshot *snapshot)
-{
-	return !list_empty_careful(&snapshot->events) ||
-	       READ_ONCE(snapshot->is_destroyed);
 }
 
 /**
@@ -609,9 +702,8 @@ static bool snapshot_has_event(struct snapshot *snapshot)
 int snapshot_wait_event(const uuid_t *id, u32 timeout_ms,
 			struct blksnap_snapshot_event *ev, void __user *uarg)
 {
-	struct snapshot_event *event;
 	struct snapshot *snapshot;
-	long ret;
+	int ret;
 
 	mutex_lock(&snapshots_lock);
 	snapshot = snapshot_find(id);
@@ -620,40 +712,7 @@ int snapshot_wait_event(const uuid_t *id, u32 timeout_ms,
 	mutex_unlock(&snapshots_lock);
 	if (!snapshot)
 		return -ESRCH;
-
-	ret = wait_event_interruptible_timeout(snapshot->event_wq,
-					       snapshot_has_event(snapshot),
-					       msecs_to_jiffies(timeout_ms));
-	if (ret < 0) {
-		ret = -EINTR;
-		goto out;
-	}
-
-	spin_lock_irq(&snapshot->event_lock);
-	event = list_first_entry_or_null(&snapshot->events,
-					 struct snapshot_event, link);
-	if (event)
-		list_del(&event->link);
-	spin_unlock_irq(&snapshot->event_lock);
-
-	if (!event) {
-		ret = READ_ONCE(snapshot->is_destroyed) ? -ESRCH : -ENOENT;
-		goto out;
-	}
-	ev->code = event->code;
-	ev->time_label = ktime_to_ns(event->time);
-	memcpy(ev->data, &event->corrupted, sizeof(event->corrupted));
-	if (copy_to_user(uarg, ev, sizeof(*ev))) {
-		/* Not delivered: the next waiter gets it. */
-		spin_lock_irq(&snapshot->event_lock);
-		list_add(&event->link, &snapshot->events);
-		spin_unlock_irq(&snapshot->event_lock);
-		ret = -EFAULT;
-		goto out;
-	}
-	kfree(event);
-	ret = 0;
-out:
+	ret = event_queue_wait(snapshot->events, timeout_ms, ev, uarg);
 	snapshot_put(snapshot);
 	return ret;
 }
@@ -666,6 +725,7 @@ out:
 void snapshot_device_info(struct tracker *tracker,
 			  struct blksnap_snapshotinfo *info)
 {
+	struct snapshot_device *sd;
 	struct diff_area *da;
 
 	memset(info, 0, sizeof(*info));
@@ -675,8 +735,8 @@ void snapshot_device_info(struct tracker *tracker,
 		info->error_code = READ_ONCE(da->error);
 		diff_area_put(da);
 	}
-	if (tracker->image)
-		strscpy(info->image, snapimage_name(tracker->image),
+	if (snapshot_of_tracker(tracker, &sd) && sd->image)
+		strscpy(info->image, snapimage_name(sd->image),
 			sizeof(info->image));
 	mutex_unlock(&snapshots_lock);
 }

@@ -4,51 +4,38 @@
 
 #include <linux/kref.h>
 #include <linux/list.h>
-#include <linux/spinlock.h>
 #include <linux/uuid.h>
-#include <linux/wait.h>
 
 struct blksnap_snapshot_collect;
 struct blksnap_snapshot_create;
 struct blksnap_snapshot_event;
 struct blksnap_snapshotinfo;
 struct diff_storage;
+struct event_queue;
 struct tracker;
 
 /**
  * struct snapshot - a set of devices snapshotted at one instant
  * @link: entry in the list of snapshots (global snapshot lock).
- * @kref: held by the list, by the difference areas and by waiters.
+ * @kref: held by the list and by waiters for events.
  * @id: identifier.
  * @ds: the difference storage.
- * @trackers: the devices (global snapshot lock).
+ * @events: the snapshot's events.
+ * @devices: the devices, &struct snapshot_device (global snapshot lock).
  * @is_taken: the snapshot was taken (global snapshot lock).
  * @is_taking: a take is opening the devices; no device may join (same
  *	lock).
- * @is_destroyed: the snapshot was destroyed; waiters leave.
- * @event_lock: protects @events.
- * @events: queued events.
- * @event_wq: waiters for events.
  */
 struct snapshot {
 	struct list_head link;
 	struct kref kref;
 	uuid_t id;
 	struct diff_storage *ds;
-	struct list_head trackers;
+	struct event_queue *events;
+	struct list_head devices;
 	bool is_taken;
 	bool is_taking;
-	bool is_destroyed;
-	spinlock_t event_lock; /* protects events */
-	struct list_head events;
-	wait_queue_head_t event_wq;
 };
-
-struct snapshot *snapshot_get(struct snapshot *snapshot);
-void snapshot_put(struct snapshot *snapshot);
-struct diff_storage *snapshot_diff_storage(struct snapshot *snapshot);
-void snapshot_event_corrupted(struct snapshot *snapshot, dev_t dev_id,
-			      int error);
 
 int snapshot_create(struct blksnap_snapshot_create *arg);
 int snapshot_destroy(const uuid_t *id);

@@ -17,6 +17,7 @@
 #include "blksnap.h"
 #include "cbt_map.h"
 #include "diff_area.h"
+#include "objcount.h"
 #include "snapshot.h"
 #include "tracker.h"
 
@@ -37,6 +38,7 @@ static void tracker_release(struct kref *kref)
 	put_device(&tracker->bdev->bd_device);
 	module_put(owner);
 	kfree(tracker);
+	blksnap_obj_sub(BLKSNAP_OBJ_TRACKER, 1);
 }
 
 /**
@@ -105,12 +107,12 @@ static struct blkfilter *tracker_attach(struct block_device *bdev)
 	memalloc_noio_restore(noio);
 
 	get_device(&bdev->bd_device);
+	blksnap_obj_add(BLKSNAP_OBJ_TRACKER, 1);
 	tracker->filter.ops = &tracker_ops;
 	kref_init(&tracker->kref);
 	tracker->bdev = bdev;
 	tracker->dev_id = bdev->bd_dev;
 	spin_lock_init(&tracker->lock);
-	INIT_LIST_HEAD(&tracker->link);
 	pr_debug("attached to %pg\n", bdev);
 	return &tracker->filter;
 

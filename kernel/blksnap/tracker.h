@@ -11,8 +11,6 @@
 
 struct cbt_map;
 struct diff_area;
-struct snapshot;
-struct snapimage;
 
 /**
  * struct tracker - state of the "blksnap" filter on one block device
@@ -24,17 +22,13 @@ struct snapimage;
  * @dev_id: device number of @bdev.
  * @cbt_map: change tracking tables.
  * @lock: protects @diff_area and @detached.
- * @diff_area: copy-on-write state while a snapshot is taken, or NULL.
+ * @diff_area: copy-on-write state while a snapshot is taken, or NULL. It
+ *	holds a reference to the tracker in turn; destroying the snapshot
+ *	breaks that cycle by clearing this pointer.
  * @detached: the filter was detached (by user space or because the device
  *	went away); the tracker only lives on for its snapshot.
- * @snapshot: the snapshot the device belongs to, or NULL. Protected by
- *	the global snapshot lock.
- * @link: entry in the snapshot's list of devices (same lock).
- * @image: snapshot image of the device, or NULL (same lock).
- * @orig_file: the device held open from the take of its snapshot to the
- *	destroy, so that it cannot go away (a loop device cleared, a dm
- *	device removed) while copy-on-write and image reads use it; NULL
- *	otherwise. Set and cleared under the snapshot control lock.
+ *
+ * Which snapshot the device belongs to is kept by snapshot.c.
  */
 struct tracker {
 	struct blkfilter filter;
@@ -45,25 +39,7 @@ struct tracker {
 	spinlock_t lock; /* protects diff_area, detached */
 	struct diff_area *diff_area;
 	bool detached;
-	struct snapshot *snapshot;
-	struct list_head link;
-	struct snapimage *image;
-	struct file *orig_file;
 };
-
-/**
- * blksnap_bio_sector() - first sector of a filtered bio relative to its device
- * @bio: a bio as the filter sees it.
- *
- * The filter sees bios already remapped to the whole disk, also those
- * submitted to a partition; map them back to the partition.
- *
- * Return: the sector.
- */
-static inline sector_t blksnap_bio_sector(struct bio *bio)
-{
-	return bio->bi_iter.bi_sector - bio->bi_bdev->bd_start_sect;
-}
 
 void tracker_put(struct tracker *tracker);
 struct tracker *tracker_get(struct tracker *tracker);

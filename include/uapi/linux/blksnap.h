@@ -126,6 +126,8 @@ struct blksnap_snapshotinfo {
  * @blksnap_ioctl_snapshot_take: take a snapshot.
  * @blksnap_ioctl_snapshot_collect: list snapshot identifiers.
  * @blksnap_ioctl_snapshot_wait_event: wait for a snapshot event.
+ * @blksnap_ioctl_bdev_filter: a block-device filter command, on kernels
+ *	without block-device filters (section 3.8 of the specification).
  */
 enum blksnap_ioctl {
 	blksnap_ioctl_version = 0,
@@ -134,6 +136,7 @@ enum blksnap_ioctl {
 	blksnap_ioctl_snapshot_take = 3,
 	blksnap_ioctl_snapshot_collect = 4,
 	blksnap_ioctl_snapshot_wait_event = 5,
+	blksnap_ioctl_bdev_filter = 6,
 };
 
 /**
@@ -257,5 +260,32 @@ struct blksnap_event_corrupted {
 	__u32 dev_id_mn;
 	__s32 err_code;
 };
+
+/**
+ * struct blksnap_bdev_filter - argument of IOCTL_BLKSNAP_BDEV_FILTER
+ * @bdev_fd: an open file descriptor of the block device (whole disk or
+ *	partition).
+ * @cmd: BLKFILTER_ATTACH, BLKFILTER_DETACH or BLKFILTER_CTL.
+ * @arg: user pointer to that command's unchanged argument (&struct
+ *	blkfilter_name or &struct blkfilter_ctl, whose optlen is written back
+ *	as usual).
+ *
+ * The result is what the block-device ioctl @cmd returns on a kernel with
+ * block-device filters. Extra errors: EBADF (bad @bdev_fd), ENOTBLK (not a
+ * block device), EINVAL (unknown @cmd), EOPNOTSUPP with the "blkfilter"
+ * backend (use the block-device ioctls there), EBUSY at the first attach
+ * if another module already modifies submit_bio_noacct through ftrace.
+ */
+struct blksnap_bdev_filter {
+	__s32 bdev_fd;
+	__u32 cmd;
+	__u64 arg;
+};
+
+/**
+ * define IOCTL_BLKSNAP_BDEV_FILTER - a block-device filter command through
+ * the control device (in/out: &struct blksnap_bdev_filter).
+ */
+#define IOCTL_BLKSNAP_BDEV_FILTER							_IOWR(BLKSNAP, blksnap_ioctl_bdev_filter, struct blksnap_bdev_filter)
 
 #endif /* _UAPI_LINUX_BLKSNAP_H */
