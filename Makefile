@@ -17,7 +17,7 @@ DEB_PACKAGES := linux-source-6.12 build-essential bc bison flex libelf-dev \
 	libssl-dev dwarves cpio xz-utils rsync file kmod qemu-system-x86 \
 	busybox-static util-linux mount fdisk e2fsprogs xfsprogs fio dmsetup \
 	procps psmisc gawk diffutils findutils bsdextrautils libcap2-bin strace \
-	uuid-dev pkg-config gnuplot-nox python3-ply python3-git
+	uuid-dev libjson-c-dev pkg-config gnuplot-nox python3-ply python3-git
 DEPS_STAMP := $(BUILD)/.deps-$(shell echo $(DEB_PACKAGES) | sha1sum | cut -c1-12)
 
 GUEST_C := $(wildcard tests/guest/*/*.c)

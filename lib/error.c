@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Error messages that say what went wrong and what to do about it. */
+/*
+ * Error messages that say what went wrong and, where the remedy does not
+ * depend on the program, what to do about it. They never name a command of
+ * the blksnap tool: the library serves every program, and the tool adds its
+ * own advice to the messages it prints (tools/output.c).
+ */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
@@ -44,7 +49,7 @@ static const char *const op_names[BLKSNAP_OP_MAX] = {
 	[BLKSNAP_OP_FILTER_CTL] = "filter control",
 	[BLKSNAP_OP_CBTINFO] = "cbtinfo",
 	[BLKSNAP_OP_CBTMAP] = "cbtmap",
-	[BLKSNAP_OP_CBTDIRTY] = "markdirty",
+	[BLKSNAP_OP_CBTDIRTY] = "cbtdirty",
 	[BLKSNAP_OP_SNAPSHOT_ADD] = "snapshot add",
 	[BLKSNAP_OP_SNAPSHOT_INFO] = "snapshot info",
 	[BLKSNAP_OP_UUID_PARSE] = "parse UUID",
@@ -59,9 +64,8 @@ BLKSNAP_API const char *blksnap_op_name(enum blksnap_op op)
 }
 
 #define NOT_ROOT "permission denied: run as root (CAP_SYS_ADMIN is required)"
-#define NO_SNAPSHOT "no such snapshot (list them with 'blksnap snapshot collect')"
-#define NOT_ATTACHED "the blksnap filter is not attached to this device: " \
-	"run 'blksnap attach DEVICE' first"
+#define NO_SNAPSHOT "no such snapshot"
+#define NOT_ATTACHED "the blksnap filter is not attached to this device"
 #define NO_BLKFILTER "the kernel does not support block-device filters: " \
 	"boot a kernel with the blkfilter patch"
 
@@ -193,7 +197,7 @@ static const char *context_msg(enum blksnap_op op, int e)
 	case BLKSNAP_OP_SNAPSHOT_TAKE:
 		switch (e) {
 		case ENODEV:
-			return "the snapshot has no devices: add some with 'blksnap snapshot add' first";
+			return "the snapshot has no devices";
 		case EALREADY:
 			return "the snapshot has already been taken";
 		}

@@ -4,15 +4,7 @@
 #define BLKSNAP_LIB_INTERNAL_H
 
 #include <sys/ioctl.h>
-#include <linux/fs.h>
-#include <blksnap/blksnap.h>
-
-/* Block-device filter ioctls of the patched <linux/fs.h>. */
-#ifndef BLKFILTER_ATTACH
-#define BLKFILTER_ATTACH	_IOWR(0x12, 140, struct blkfilter_name)
-#define BLKFILTER_DETACH	_IOWR(0x12, 141, struct blkfilter_name)
-#define BLKFILTER_CTL		_IOWR(0x12, 142, struct blkfilter_ctl)
-#endif
+#include <blksnap/blksnap.h>	/* and the UAPI: structures, ioctl numbers */
 
 #define BLKSNAP_API __attribute__((visibility("default")))
 

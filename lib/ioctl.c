@@ -70,6 +70,61 @@ BLKSNAP_API int blksnap_open_device(const char *path)
 
 /* ---- filters ----------------------------------------------------------- */
 
+BLKSNAP_API int blksnap_filter_backend(const char **name)
+{
+	char buf[32];
+	ssize_t n;
+	int fd;
+
+	if (!name)
+		return -EINVAL;
+	fd = open(BLKSNAP_FILTER_BACKEND_PARAM, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (!strcmp(buf, "blkfilter"))
+		*name = "blkfilter";
+	else if (!strcmp(buf, "ftrace"))
+		*name = "ftrace";
+	else
+		return -EPROTO;
+	return 0;
+}
+
+/*
+ * A BLKFILTER_* command: on the block device itself, or, with the module's
+ * own filter hook (a kernel without block-device filters), through the
+ * control device. Without a loaded module the block device is asked, and
+ * answers as it always did.
+ */
+static int filter_ioctl(int dev_fd, unsigned long req, void *arg,
+			enum blksnap_op op)
+{
+	struct blksnap_bdev_filter bf;
+	const char *backend;
+	int ctl_fd, rc;
+
+	if (dev_fd < 0)
+		return blksnap__fail(op, -EBADF);
+	if (blksnap_filter_backend(&backend) < 0 || strcmp(backend, "ftrace"))
+		return do_ioctl(dev_fd, req, arg, op);
+	ctl_fd = open(BLKSNAP_CONTROL_PATH, O_RDWR | O_CLOEXEC);
+	if (ctl_fd < 0)
+		return blksnap__fail(op, -errno);
+	memset(&bf, 0, sizeof(bf));
+	bf.bdev_fd = dev_fd;
+	bf.cmd = (uint32_t)req;
+	bf.arg = (uintptr_t)arg;
+	rc = do_ioctl(ctl_fd, IOCTL_BLKSNAP_BDEV_FILTER, &bf, op);
+	close(ctl_fd);
+	return rc;
+}
+
 static int filter_name_ioctl(int dev_fd, const char *filter, unsigned long req,
 			     enum blksnap_op op)
 {
@@ -77,7 +132,7 @@ static int filter_name_ioctl(int dev_fd, const char *filter, unsigned long req,
 
 	if (set_name(n.name, filter))
 		return blksnap__fail(op, -EINVAL);
-	return do_ioctl(dev_fd, req, &n, op);
+	return filter_ioctl(dev_fd, req, &n, op);
 }
 
 BLKSNAP_API int blksnap_filter_attach(int dev_fd, const char *filter)
@@ -106,7 +161,7 @@ static int filter_ctl(int dev_fd, const char *filter, uint32_t cmd, void *opt,
 	ctl.cmd = cmd;
 	ctl.optlen = *optlen;
 	ctl.opt = (uintptr_t)opt;
-	rc = do_ioctl(dev_fd, BLKFILTER_CTL, &ctl, op);
+	rc = filter_ioctl(dev_fd, BLKFILTER_CTL, &ctl, op);
 	if (rc < 0)
 		return rc;
 	*optlen = ctl.optlen;
@@ -237,8 +292,8 @@ BLKSNAP_API int blksnap_snapshot_add(int dev_fd, const struct blksnap_uuid *id)
 			   sizeof(arg), BLKSNAP_OP_SNAPSHOT_ADD);
 }
 
-BLKSNAP_API int blksnap_snapshotinfo(int dev_fd,
-				     struct blksnap_snapshotinfo *info)
+BLKSNAP_API int blksnap_snapshot_info(int dev_fd,
+				      struct blksnap_snapshotinfo *info)
 {
 	int rc;
 

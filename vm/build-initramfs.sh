@@ -65,10 +65,12 @@ done
 for f in /lib/x86_64-linux-gnu/libnss_files.so.2 /usr/lib/x86_64-linux-gnu/libnss_files.so.2; do
 	[ -e "$f" ] && copy_elf "$f"
 done
-# The sanitizer runtimes, so that instrumented helpers also run in the guest.
+# The sanitizer runtimes, so that instrumented helpers also run in the guest,
+# and the libraries of our own tool and library (built later, run from /src).
 for f in /usr/lib/x86_64-linux-gnu/libasan.so.8 /usr/lib/x86_64-linux-gnu/libubsan.so.1 \
-	 /usr/lib/x86_64-linux-gnu/libuuid.so.1; do
-	[ -e "$f" ] && copy_elf "$f"
+	 /usr/lib/x86_64-linux-gnu/libuuid.so.1 /usr/lib/x86_64-linux-gnu/libjson-c.so.5; do
+	[ -e "$f" ] || { echo "initramfs: host lacks $f" >&2; exit 1; }
+	copy_elf "$f"
 done
 copy_elf /bin/busybox	# only for `poweroff -f`
 

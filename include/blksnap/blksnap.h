@@ -10,7 +10,9 @@
  * gives -EINVAL without touching the kernel.
  *
  * blksnap_strerror() turns an error of the last failed call of the calling
- * thread into a message that says what went wrong and what to do.
+ * thread into a message that says what went wrong (and what to do, where
+ * that does not depend on the program: the messages name no command of the
+ * blksnap tool).
  *
  * Memory returned through a pointer-to-pointer argument is allocated with
  * malloc() and released by the caller with free().
@@ -35,6 +37,13 @@ extern "C" {
 #define BLKSNAP_FILTER_NAME "blksnap"
 /* Path of the blksnap control device. */
 #define BLKSNAP_CONTROL_PATH "/dev/" BLKSNAP_CTL
+/*
+ * Where the loaded module names its filter backend: "blkfilter" (the
+ * kernel's block-device filters, BLKFILTER_* ioctls on the block device) or
+ * "ftrace" (the module's own hook on a kernel without them: the same
+ * commands through IOCTL_BLKSNAP_BDEV_FILTER on the control device).
+ */
+#define BLKSNAP_FILTER_BACKEND_PARAM "/sys/module/blksnap/parameters/filter_backend"
 /* Size of a buffer for the text form of a UUID, NUL included. */
 #define BLKSNAP_UUID_STR_LEN 37
 /* Size of a sector: the unit of struct blksnap_sectors. */
@@ -116,6 +125,16 @@ int blksnap_open_device(const char *path);
 
 /* ---- block-device filters (any filter name) ------------------------------ */
 
+/*
+ * The loaded module's filter backend: sets *@name to "blkfilter" or
+ * "ftrace" and returns 0, or returns -ENOENT when no blksnap module is
+ * loaded (or one without the parameter), -EPROTO for an unknown name.
+ * The filter functions below use it to choose the path of their commands
+ * (the block device's own ioctls, or the control device), so callers
+ * need not care.
+ */
+int blksnap_filter_backend(const char **name);
+
 int blksnap_filter_attach(int dev_fd, const char *filter);
 int blksnap_filter_detach(int dev_fd, const char *filter);
 /*
@@ -132,6 +151,13 @@ int blksnap_filter_ctl_path(const char *dev_path, const char *filter,
 
 /* ---- blksnap per-device commands (BLKFILTER_CTL, filter "blksnap") ----- */
 
+/*
+ * Each is named after the command it sends (BLKFILTER_CTL_BLKSNAP_CBTDIRTY:
+ * blksnap_cbtdirty()); the blksnap tool's names for them are cbtinfo,
+ * markdirty (blksnap_cbtdirty), snapshot add and snapshot info, and its
+ * readcbtmap is blksnap_read_cbt().
+ */
+
 int blksnap_cbtinfo(int dev_fd, struct blksnap_cbtinfo *info);
 /* Copy @length bytes of the readable CBT table from block @offset. */
 int blksnap_cbtmap(int dev_fd, uint32_t offset, uint32_t length, void *buf);
@@ -139,7 +165,7 @@ int blksnap_cbtmap(int dev_fd, uint32_t offset, uint32_t length, void *buf);
 int blksnap_cbtdirty(int dev_fd, const struct blksnap_sectors *ranges,
 		     uint32_t count);
 int blksnap_snapshot_add(int dev_fd, const struct blksnap_uuid *id);
-int blksnap_snapshotinfo(int dev_fd, struct blksnap_snapshotinfo *info);
+int blksnap_snapshot_info(int dev_fd, struct blksnap_snapshotinfo *info);
 
 /* ---- control-device commands ---------------------------------------------- */
 

@@ -8,6 +8,10 @@
  * FAKE_ERRNO=N   every ioctl fails with errno N
  * FAKE_LOG=FILE  append one line per ioctl received
  * FAKE_FAIL_ADD=N  SNAPSHOTADD fails with errno N
+ * FAKE_BACKEND=blkfilter|ftrace|none  the module's filter_backend parameter
+ *		(default blkfilter; none: the parameter does not exist). With
+ *		ftrace, block devices have no BLKFILTER_* ioctls (ENOTTY): the
+ *		commands must come through IOCTL_BLKSNAP_BDEV_FILTER.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,7 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "internal.h"
+#include <blksnap/blksnap.h>	/* and the UAPI: structures, ioctl numbers */
 
 int __real_open(const char *path, int flags, ...);
 int __real_fstat(int fd, struct stat *st);
@@ -27,6 +31,33 @@ int __wrap_fstat(int fd, struct stat *st);
 int __wrap_ioctl(int fd, unsigned long req, ...);
 
 static int fake_fds[64];	/* 1: block device, 2: control device */
+
+static const char *fake_backend(void)
+{
+	const char *b = getenv("FAKE_BACKEND");
+
+	return b ? b : "blkfilter";
+}
+
+/* The module parameter: a pipe that holds its text. */
+static int open_backend_param(void)
+{
+	const char *b = fake_backend();
+	int p[2];
+
+	if (!strcmp(b, "none")) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (pipe(p))
+		return -1;
+	if (write(p[1], b, strlen(b)) < 0 || write(p[1], "\n", 1) < 0) {
+		close(p[0]);
+		p[0] = -1;
+	}
+	close(p[1]);
+	return p[0];
+}
 
 int __wrap_open(const char *path, int flags, ...)
 {
@@ -40,6 +71,8 @@ int __wrap_open(const char *path, int flags, ...)
 	if (flags & O_CREAT)
 		mode = va_arg(ap, mode_t);
 	va_end(ap);
+	if (!strcmp(path, BLKSNAP_FILTER_BACKEND_PARAM))
+		return open_backend_param();
 	if (!kind)
 		return __real_open(path, flags, mode);
 	fd = __real_open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -146,6 +179,37 @@ static int device_ctl(struct blkfilter_ctl *ctl)
 	}
 }
 
+static int via_control;	/* inside IOCTL_BLKSNAP_BDEV_FILTER */
+
+/* IOCTL_BLKSNAP_BDEV_FILTER: the command, run as if issued on the device. */
+static int bdev_filter(struct blksnap_bdev_filter *bf)
+{
+	int rc;
+
+	if (strcmp(fake_backend(), "ftrace")) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	if (bf->bdev_fd < 0 || bf->bdev_fd >= 64 || !fake_fds[bf->bdev_fd]) {
+		errno = EBADF;
+		return -1;
+	}
+	if (fake_fds[bf->bdev_fd] != 1) {
+		errno = ENOTBLK;
+		return -1;
+	}
+	if (bf->cmd != BLKFILTER_ATTACH && bf->cmd != BLKFILTER_DETACH &&
+	    bf->cmd != BLKFILTER_CTL) {
+		errno = EINVAL;
+		return -1;
+	}
+	logf_("bdev_filter");
+	via_control = 1;
+	rc = __wrap_ioctl(bf->bdev_fd, bf->cmd, (void *)(uintptr_t)bf->arg);
+	via_control = 0;
+	return rc;
+}
+
 int __wrap_ioctl(int fd, unsigned long req, ...)
 {
 	const char *e = getenv("FAKE_ERRNO");
@@ -165,7 +229,16 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 		errno = atoi(e);
 		return -1;
 	}
+	/* A stock kernel's block devices know no filter ioctls. */
+	if ((req == BLKFILTER_ATTACH || req == BLKFILTER_DETACH ||
+	     req == BLKFILTER_CTL) && !via_control &&
+	    !strcmp(fake_backend(), "ftrace")) {
+		errno = ENOTTY;
+		return -1;
+	}
 	switch (req) {
+	case IOCTL_BLKSNAP_BDEV_FILTER:
+		return bdev_filter(arg);
 	case BLKFILTER_ATTACH:
 		logf_("attach %s", (char *)((struct blkfilter_name *)arg)->name);
 		return 0;

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The UAPI must not drift: every size, offset, constant and ioctl number is
- * compared with a value computed by hand from the specification (natural
- * alignment on x86_64; ioctl number = dir << 30 | size << 16 | type << 8 |
- * nr, dir: 1 = write, 2 = read, 3 = both).
+ * compared, at compile time, with a value computed by hand from the
+ * specification (natural alignment on x86_64; ioctl number = dir << 30 |
+ * size << 16 | type << 8 | nr, dir: 1 = write, 2 = read, 3 = both).
+ *
+ * <blksnap/blksnap.h> exposes these structures, so they are also the ABI of
+ * libblksnap.so.1 (LIBBLKSNAP_1): a change that breaks the build here
+ * breaks both (docs/userspace.md, "ABI").
  */
 #include <stddef.h>
-#include <blksnap/blksnap.h>
-#include "internal.h"	/* the library's BLKFILTER_* definitions */
+#include <blksnap/blksnap.h>	/* and the UAPI, BLKFILTER_* ioctls included */
 #include "tap.h"
 
 #define IOC(dir, type, nr, size) \
@@ -17,10 +20,19 @@
 #define R 2
 #define RW 3
 
-#define SIZE(type, n) ok_eq(sizeof(struct type), n, "sizeof(struct " #type ") == " #n)
-#define OFF(type, f, n) ok_eq(offsetof(struct type, f), n, "offsetof(" #type ", " #f ") == " #n)
-#define FSIZE(type, f, n) ok_eq(sizeof(((struct type *)0)->f), n, "sizeof(" #type "." #f ") == " #n)
-#define NUM(name, v) ok_eq(name, v, #name " == " #v)
+/*
+ * Each fact is known at compile time: a mismatch fails the build
+ * (_Static_assert), and the passing check is still counted in the TAP
+ * output.
+ */
+#define FACT(expr, v, what) do { \
+		_Static_assert((expr) == (v), what); \
+		ok_eq(expr, v, what); \
+	} while (0)
+#define SIZE(type, n) FACT(sizeof(struct type), n, "sizeof(struct " #type ") == " #n)
+#define OFF(type, f, n) FACT(offsetof(struct type, f), n, "offsetof(" #type ", " #f ") == " #n)
+#define FSIZE(type, f, n) FACT(sizeof(((struct type *)0)->f), n, "sizeof(" #type "." #f ") == " #n)
+#define NUM(name, v) FACT(name, v, #name " == " #v)
 
 void test_abi(void)
 {
@@ -58,6 +70,7 @@ void test_abi(void)
 	NUM(blksnap_ioctl_snapshot_take, 3);
 	NUM(blksnap_ioctl_snapshot_collect, 4);
 	NUM(blksnap_ioctl_snapshot_wait_event, 5);
+	NUM(blksnap_ioctl_bdev_filter, 6);
 	NUM(blksnap_event_code_corrupted, 0);
 
 	/* structures */
@@ -120,6 +133,13 @@ void test_abi(void)
 	OFF(blksnap_snapshot_event, data, 32);
 	FSIZE(blksnap_snapshot_event, data, 4064);
 
+	SIZE(blksnap_bdev_filter, 16);
+	OFF(blksnap_bdev_filter, bdev_fd, 0);
+	FSIZE(blksnap_bdev_filter, bdev_fd, 4);
+	OFF(blksnap_bdev_filter, cmd, 4);
+	OFF(blksnap_bdev_filter, arg, 8);
+	FSIZE(blksnap_bdev_filter, arg, 8);
+
 	SIZE(blksnap_event_corrupted, 12);
 	OFF(blksnap_event_corrupted, dev_id_mj, 0);
 	OFF(blksnap_event_corrupted, dev_id_mn, 4);
@@ -132,6 +152,8 @@ void test_abi(void)
 	NUM(IOCTL_BLKSNAP_SNAPSHOT_TAKE, IOC(W, 'V', 3, 16));
 	NUM(IOCTL_BLKSNAP_SNAPSHOT_COLLECT, IOC(R, 'V', 4, 16));
 	NUM(IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT, IOC(R, 'V', 5, 4096));
+	NUM(IOCTL_BLKSNAP_BDEV_FILTER, IOC(RW, 'V', 6, 16));
 	NUM(IOCTL_BLKSNAP_VERSION, 0x80085600UL);
+	NUM(IOCTL_BLKSNAP_BDEV_FILTER, 0xc0105606UL);
 	NUM(IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT, 0x90005605UL);
 }

@@ -61,7 +61,7 @@ void test_args(void)
 	NO_KERNEL(blksnap_cbtdirty(fd, rg, 2), -EINVAL, "cbtdirty with an empty range");
 	NO_KERNEL(blksnap_cbtdirty(fd, &ovf, 1), -EINVAL, "cbtdirty with a wrapping range");
 	NO_KERNEL(blksnap_snapshot_add(fd, NULL), -EINVAL, "snapshot_add with NULL id");
-	NO_KERNEL(blksnap_snapshotinfo(fd, NULL), -EINVAL, "snapshotinfo with NULL info");
+	NO_KERNEL(blksnap_snapshot_info(fd, NULL), -EINVAL, "snapshot_info with NULL info");
 
 	NO_KERNEL(blksnap_version(fd, NULL), -EINVAL, "version with NULL");
 	NO_KERNEL(blksnap_snapshot_create(fd, NULL, 100, &id), -EINVAL, "create with NULL storage");

@@ -35,7 +35,7 @@ void test_strerror(void)
 	MSG(BLKSNAP_OP_FILTER_ATTACH, -ENODEV, "disk is gone");
 	MSG(BLKSNAP_OP_FILTER_DETACH, -ENOENT, "no filter is attached");
 	MSG(BLKSNAP_OP_FILTER_DETACH, -EINVAL, "another filter");
-	MSG(BLKSNAP_OP_CBTINFO, -ENOENT, "blksnap attach");
+	MSG(BLKSNAP_OP_CBTINFO, -ENOENT, "filter is not attached");
 	MSG(BLKSNAP_OP_SNAPSHOT_INFO, -ENOENT, "not attached");
 	MSG(BLKSNAP_OP_CBTMAP, -EINVAL, "outside the CBT table");
 	MSG(BLKSNAP_OP_SNAPSHOT_ADD, -EBUSY, "device is already part of another snapshot");
@@ -69,6 +69,12 @@ void test_strerror(void)
 			    !*blksnap_strerror_op((enum blksnap_op)op, e))
 				bad++;
 	ok_eq(bad, 0, "strerror: every operation x errno gives a non-empty message");
+	/* The library serves every program: the tool adds its own advice. */
+	for (bad = 0, op = 0; op < BLKSNAP_OP_MAX; op++)
+		for (int e = -140; e <= 1; e++)
+			if (strstr(blksnap_strerror_op((enum blksnap_op)op, e), "'blksnap "))
+				bad++;
+	ok_eq(bad, 0, "strerror: no message names a command of the blksnap tool");
 	ok(!strcmp(blksnap_op_name(BLKSNAP_OP_SNAPSHOT_TAKE), "snapshot take") &&
 	   !strcmp(blksnap_op_name((enum blksnap_op)1000), "unknown operation"),
 	   "strerror: operation names");

@@ -210,9 +210,37 @@ void test_tool_fake(const char *path)
 	unlink(logpath);
 	setenv("FAKE_LOG", logpath, 1);
 
-	OUT("tool:    1.0.0\nlibrary: 1.0.0\nmodule:  2.0.0.0\n", "version", "version");
-	OUT("{\"tool\":\"1.0.0\",\"library\":\"1.0.0\",\"module\":\"2.0.0.0\"}\n", "version --json",
-	    "--json", "version");
+	OUT("tool:    1.0.0\nlibrary: 1.0.0\nmodule:  2.0.0.0\nbackend: blkfilter\n", "version", "version");
+	OUT("{\"tool\":\"1.0.0\",\"library\":\"1.0.0\",\"module\":\"2.0.0.0\",\"backend\":\"blkfilter\"}\n",
+	    "version --json", "--json", "version");
+	setenv("FAKE_BACKEND", "none", 1);
+	OUT("tool:    1.0.0\nlibrary: 1.0.0\nmodule:  2.0.0.0\nbackend: unknown\n",
+	    "version of a module without filter_backend", "version");
+
+	/*
+	 * The "ftrace" backend: block devices have no filter ioctls, the
+	 * library sends every filter command through the control device, and
+	 * the output does not change.
+	 */
+	setenv("FAKE_BACKEND", "ftrace", 1);
+	OUT("tool:    1.0.0\nlibrary: 1.0.0\nmodule:  2.0.0.0\nbackend: ftrace\n", "version (ftrace)",
+	    "version");
+	read_log(logpath);
+	OUT("", "attach (ftrace)", "attach", "/fake/a");
+	ok(!strcmp(read_log(logpath), "bdev_filter\nattach blksnap\n"),
+	   "fake: attach goes through the control device (ftrace)");
+	OUT("{\"device\":\"/fake/a\",\"capacity\":1044480,\"block_size\":65536,\"block_count\":16,"
+	    "\"generation\":\"11111111-2222-3333-4444-555555555555\",\"changes_number\":3}\n",
+	    "cbtinfo --json (ftrace)", "cbtinfo", "/fake/a", "--json");
+	ok(!strcmp(read_log(logpath), "bdev_filter\ncbtinfo\n"),
+	   "fake: cbtinfo goes through the control device (ftrace)");
+	OUT("", "markdirty (ftrace)", "markdirty", "/fake/a", "0+8");
+	ok(!strcmp(read_log(logpath), "bdev_filter\ncbtdirty 0+8\n"),
+	   "fake: markdirty goes through the control device (ftrace)");
+	OUT("", "detach (ftrace)", "detach", "/fake/a");
+	ok(!strcmp(read_log(logpath), "bdev_filter\ndetach blksnap\n"),
+	   "fake: detach goes through the control device (ftrace)");
+	unsetenv("FAKE_BACKEND");
 	OUT("{\"device\":\"/fake/a\",\"capacity\":1044480,\"block_size\":65536,\"block_count\":16,"
 	    "\"generation\":\"11111111-2222-3333-4444-555555555555\",\"changes_number\":3}\n",
 	    "cbtinfo --json", "cbtinfo", "/fake/a", "--json");
@@ -324,15 +352,16 @@ void test_tool_fake(const char *path)
 	    "snapshot", "add", a, "/fake/a");
 	ERR(1, "blksnap: snapshot add: /fake/a: device is already part of another snapshot",
 	    "EBUSY on snapshot add", "snapshot", "add", a, "/fake/a", "--no-attach");
+	/* The library's messages name no command of the tool: it adds its own advice. */
 	setenv("FAKE_ERRNO", "19", 1);
-	ERR(1, "blksnap: snapshot take: aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa: the snapshot has no devices",
-	    "ENODEV on take", "snapshot", "take", a);
+	ERR(1, "blksnap: snapshot take: aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa: the snapshot has no devices: "
+	    "add some with 'blksnap snapshot add' first\n", "ENODEV on take", "snapshot", "take", a);
 	setenv("FAKE_ERRNO", "3", 1);
-	ERR(1, "blksnap: snapshot destroy: aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa: no such snapshot",
-	    "ESRCH on destroy", "snapshot", "destroy", a);
+	ERR(1, "blksnap: snapshot destroy: aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa: no such snapshot "
+	    "(list them with 'blksnap snapshot collect')\n", "ESRCH on destroy", "snapshot", "destroy", a);
 	setenv("FAKE_ERRNO", "2", 1);
-	ERR(1, "blksnap: cbtinfo: /fake/a: the blksnap filter is not attached", "ENOENT on cbtinfo",
-	    "cbtinfo", "/fake/a");
+	ERR(1, "blksnap: cbtinfo: /fake/a: the blksnap filter is not attached to this device: "
+	    "run 'blksnap attach DEVICE' first\n", "ENOENT on cbtinfo", "cbtinfo", "/fake/a");
 	ERR(1, "blksnap: readcbtmap: /fake/a: the blksnap filter is not attached", "ENOENT on readcbtmap",
 	    "readcbtmap", "/fake/a");
 	setenv("FAKE_ERRNO", "114", 1);

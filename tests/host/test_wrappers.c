@@ -164,7 +164,7 @@ static void device_commands(void)
 	ok_eq(blksnap_snapshot_add(FAKE_FD, &id), 0, "wrap: snapshot add");
 	ok(dev.last_ctl.cmd == 3 && dev.last_ctl.optlen == 16 && !memcmp(dev.last_opt, &id, 16),
 	   "wrap: snapshot add sends cmd 3 with the UUID");
-	ok_eq(blksnap_snapshotinfo(FAKE_FD, &si), 0, "wrap: snapshot info");
+	ok_eq(blksnap_snapshot_info(FAKE_FD, &si), 0, "wrap: snapshot info");
 	ok(dev.last_ctl.cmd == 4 && dev.last_ctl.optlen == sizeof(si) && si.error_code == -28 &&
 	   si.image[IMAGE_DISK_NAME_LEN - 1] == 0, "wrap: snapshot info, image name terminated");
 

@@ -4,12 +4,13 @@
  *
  * A filter is a kernel module that attaches to a block device or partition
  * and sees every bio submitted to it. These structures are the arguments of
- * the BLKFILTER_ATTACH, BLKFILTER_DETACH and BLKFILTER_CTL ioctls, defined in
- * <linux/fs.h>, issued on an open file descriptor of the block device.
+ * the BLKFILTER_ATTACH, BLKFILTER_DETACH and BLKFILTER_CTL ioctls, issued on
+ * an open file descriptor of the block device.
  */
 #ifndef _UAPI_LINUX_BLK_FILTER_H
 #define _UAPI_LINUX_BLK_FILTER_H
 
+#include <linux/ioctl.h>
 #include <linux/types.h>
 
 #define BLKFILTER_NAME_LENGTH	32
@@ -36,5 +37,15 @@ struct blkfilter_ctl {
 	__u32 optlen;
 	__u64 opt;
 };
+
+/*
+ * The ioctl numbers. A patched kernel's <linux/fs.h> defines them too, with
+ * the same values and spelling, so either header may come first.
+ */
+#ifndef BLKFILTER_ATTACH
+#define BLKFILTER_ATTACH	_IOWR(0x12, 140, struct blkfilter_name)
+#define BLKFILTER_DETACH	_IOWR(0x12, 141, struct blkfilter_name)
+#define BLKFILTER_CTL		_IOWR(0x12, 142, struct blkfilter_ctl)
+#endif
 
 #endif /* _UAPI_LINUX_BLK_FILTER_H */

@@ -35,8 +35,7 @@
 #include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
-#include <linux/blk-filter.h>
-#include "../blkfilter-ioctls.h"
+#include <linux/blk-filter.h>	/* and the BLKFILTER_* ioctl numbers */
 
 #include "../../modules/testfilter/testfilter.h"
 

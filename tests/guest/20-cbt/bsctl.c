@@ -28,8 +28,7 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/blk-filter.h>
-#include "../blkfilter-ioctls.h"
+#include <linux/blk-filter.h>	/* and the BLKFILTER_* ioctl numbers */
 #include "../helpers.h"
 #include <linux/blksnap.h>
 
@@ -42,6 +41,7 @@ static void usage(void)
 		"usage: %s COMMAND ARGS\n"
 		"  version\n"
 		"  attach DEV [NAME] | detach DEV [NAME]\n"
+		"  bdev-filter DEV attach|detach|bad   IOCTL_BLKSNAP_BDEV_FILTER\n"
 		"  cbtinfo DEV\n"
 		"  cbtmap DEV [OFFSET LENGTH]     nonzero entries as 'block value'\n"
 		"  cbtmap-raw DEV OFFSET LENGTH BUFSPEC\n"
@@ -582,6 +582,19 @@ int main(int argc, char **argv)
 		if (ioctl(fd, IOCTL_BLKSNAP_VERSION, &v))
 			return fail(errno);
 		printf("%u.%u.%u.%u\n", v.major, v.minor, v.revision, v.build);
+		return 0;
+	}
+	if (!strcmp(cmd, "bdev-filter")) {
+		struct blkfilter_name name = { .name = "blksnap" };
+		struct blksnap_bdev_filter bf = { .arg = (uintptr_t)&name };
+
+		if (argc != 4)
+			usage();
+		bf.bdev_fd = open_dev(argv[2], O_RDONLY);
+		bf.cmd = !strcmp(argv[3], "attach") ? BLKFILTER_ATTACH :
+			 !strcmp(argv[3], "detach") ? BLKFILTER_DETACH : 0;
+		if (ioctl(ctl_fd(), IOCTL_BLKSNAP_BDEV_FILTER, &bf))
+			return fail(errno);
 		return 0;
 	}
 	if (!strcmp(cmd, "attach") || !strcmp(cmd, "detach")) {

@@ -48,8 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/fs.h>
-#include <linux/blk-filter.h>
-#include "../blkfilter-ioctls.h"
+#include <linux/blk-filter.h>	/* and the BLKFILTER_* ioctl numbers */
 #include <linux/blksnap.h>
 
 
@@ -68,7 +67,8 @@
 enum {
 	B_OK, B_EPERM, B_ENOENT, B_ESRCH, B_EINTR, B_EIO, B_ENOMEM, B_EFAULT,
 	B_EBUSY, B_ENODEV, B_ENOTDIR, B_EINVAL, B_ENOTTY, B_ENOSPC,
-	B_ENAMETOOLONG, B_ENODATA, B_EALREADY, B_EAGAIN, B_ENXIO, B_OTHER,
+	B_ENAMETOOLONG, B_ENODATA, B_EALREADY, B_EAGAIN, B_ENXIO, B_EOPNOTSUPP,
+	B_OTHER,
 };
 #define M(x) (1u << B_##x)
 
@@ -94,6 +94,7 @@ static unsigned int ebit(int e)
 	case EALREADY: return B_EALREADY;
 	case EAGAIN: return B_EAGAIN;
 	case ENXIO: return B_ENXIO;
+	case EOPNOTSUPP: return B_EOPNOTSUPP;
 	default: return B_OTHER;
 	}
 }
@@ -101,14 +102,15 @@ static unsigned int ebit(int e)
 enum op {
 	OP_VERSION, OP_CREATE, OP_DESTROY, OP_TAKE, OP_COLLECT, OP_WAIT,
 	OP_BADCMD, OP_ATTACH, OP_DETACH, OP_CBTINFO, OP_CBTMAP, OP_CBTDIRTY,
-	OP_ADD, OP_INFO, OP_CTLBAD, OP_WRITE, OP_IMAGE, OP_PATH, NR_OPS,
+	OP_ADD, OP_INFO, OP_CTLBAD, OP_WRITE, OP_IMAGE, OP_PATH, OP_BDEVFILTER,
+	NR_OPS,
 };
 
 static const char *const op_name[NR_OPS] = {
 	"version", "create", "destroy", "take", "collect", "wait_event",
 	"bad_cmd", "attach", "detach", "cbtinfo", "cbtmap", "cbtdirty",
 	"snapshotadd", "snapshotinfo", "ctl_bad_cmd", "write", "image_io",
-	"random_path",
+	"random_path", "bdev_filter",
 };
 
 /* Relative frequency of each operation (per 1000). */
@@ -117,8 +119,8 @@ static const unsigned int op_weight[NR_OPS] = {
 	[OP_TAKE] = 4, [OP_COLLECT] = 40, [OP_WAIT] = 20, [OP_BADCMD] = 40,
 	[OP_ATTACH] = 8, [OP_DETACH] = 1, [OP_CBTINFO] = 160,
 	[OP_CBTMAP] = 180, [OP_CBTDIRTY] = 120, [OP_ADD] = 100,
-	[OP_INFO] = 160, [OP_CTLBAD] = 94, [OP_WRITE] = 6, [OP_IMAGE] = 3,
-	[OP_PATH] = 6,
+	[OP_INFO] = 160, [OP_CTLBAD] = 84, [OP_WRITE] = 6, [OP_IMAGE] = 3,
+	[OP_PATH] = 6, [OP_BDEVFILTER] = 10,
 };
 
 /* How a pointer argument is made. */
@@ -233,7 +235,7 @@ static void mask_str(unsigned int mask, char *s, size_t len)
 {
 	static const int errs[] = { 0, EPERM, ENOENT, ESRCH, EINTR, EIO,
 		ENOMEM, EFAULT, EBUSY, ENODEV, ENOTDIR, EINVAL, ENOTTY, ENOSPC,
-		ENAMETOOLONG, ENODATA, EALREADY, EAGAIN, ENXIO };
+		ENAMETOOLONG, ENODATA, EALREADY, EAGAIN, ENXIO, EOPNOTSUPP };
 	size_t n = 0;
 
 	s[0] = 0;
@@ -808,7 +810,7 @@ static void op_badcmd(struct thr *t)
 	static const unsigned long valid[] = { IOCTL_BLKSNAP_VERSION,
 		IOCTL_BLKSNAP_SNAPSHOT_CREATE, IOCTL_BLKSNAP_SNAPSHOT_DESTROY,
 		IOCTL_BLKSNAP_SNAPSHOT_TAKE, IOCTL_BLKSNAP_SNAPSHOT_COLLECT,
-		IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT };
+		IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT, IOCTL_BLKSNAP_BDEV_FILTER };
 	enum pkind k = pick_kind(t);
 	unsigned long cmd;
 	unsigned int nr;
@@ -818,13 +820,37 @@ static void op_badcmd(struct thr *t)
 	do {
 		nr = chance(t, 60) ? rnd(t, 6) : 6 + rnd(t, 250);
 		cmd = _IOC(rnd(t, 4), BLKSNAP, nr, rnd(t, 1 << 14));
-		for (unsigned int i = 0; i < 6; i++)
+		for (unsigned int i = 0; i < sizeof(valid) / sizeof(valid[0]); i++)
 			if (cmd == valid[i])
 				cmd = 0;
 	} while (!cmd);
 	p = mkptr(t, k, t->arg, t->edge_a, zero, sizeof(zero), NULL);
 	describe(t, "control ioctl cmd=%#lx arg=%s", cmd, pk_name[k]);
 	call(t, OP_BADCMD, ctl_fd, cmd, p, M(ENOTTY));
+}
+
+/*
+ * BDEV_FILTER: the filter commands through the control device exist for
+ * the "ftrace" backend only; this kernel has block-device filters, so the
+ * module refuses them with EOPNOTSUPP once the argument is read.
+ */
+static void op_bdev_filter(struct thr *t)
+{
+	static const unsigned int cmds[] = { BLKFILTER_ATTACH, BLKFILTER_DETACH,
+					     BLKFILTER_CTL, 0, 0xffffffff };
+	struct blksnap_bdev_filter bf = {
+		.bdev_fd = chance(t, 50) ? devs[rnd(t, ndevs)].fd :
+					    (int)rnd(t, 1024) - 1,
+		.cmd = cmds[rnd(t, 5)],
+		.arg = rnd64(t),
+	};
+	enum pkind k = pick_kind(t);
+	void *p = mkptr(t, k, t->arg, t->edge_a, &bf, sizeof(bf), NULL);
+
+	describe(t, "BDEV_FILTER arg=%s fd=%d cmd=%#x", pk_name[k], bf.bdev_fd,
+		 bf.cmd);
+	call(t, OP_BDEVFILTER, ctl_fd, IOCTL_BLKSNAP_BDEV_FILTER, p,
+	     kind_bad(k) ? M(EFAULT) : M(EOPNOTSUPP));
 }
 
 /* ---- BLKFILTER ioctls ---- */
@@ -1478,6 +1504,7 @@ static void one_op(struct thr *t)
 	case OP_WRITE: op_write(t); break;
 	case OP_IMAGE: op_image(t); break;
 	case OP_PATH: op_path(t); break;
+	case OP_BDEVFILTER: op_bdev_filter(t); break;
 	default:
 		op_ctl(t, op, devs[d].fd, true, devs[d].size,
 		       devs[d].blk_count, devs[d].rdev, devs[d].path);

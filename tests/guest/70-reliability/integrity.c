@@ -44,8 +44,7 @@
 #include <unistd.h>
 #include <linux/aio_abi.h>
 #include <linux/fs.h>
-#include <linux/blk-filter.h>
-#include "../blkfilter-ioctls.h"
+#include <linux/blk-filter.h>	/* and the BLKFILTER_* ioctl numbers */
 #include "../helpers.h"
 #include <linux/blksnap.h>
 

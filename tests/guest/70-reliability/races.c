@@ -51,8 +51,7 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/blk-filter.h>
-#include "../blkfilter-ioctls.h"
+#include <linux/blk-filter.h>	/* and the BLKFILTER_* ioctl numbers */
 #include "../helpers.h"
 #include <linux/blksnap.h>
 #include <linux/capability.h>
