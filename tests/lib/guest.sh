@@ -1,10 +1,24 @@
 # Shell helpers for in-guest tests: . "$SRC/tests/lib/guest.sh"
 # A test exits 0 to pass, 77 to skip, anything else to fail; `fail` prints a
 # "FAIL: ..." line that the runner shows in the result table.
+# Built on it, in this folder: dev.sh (block devices), blksnap.sh (the
+# blksnap module, its cleanup), bsctl.sh (the bsctl test helper).
 set -u
 
 log() { printf '# %s\n' "$*"; }
-fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
+
+# fail MESSAGE: the test fails, wherever this runs. The message goes to
+# stderr, so that `x=$(... fail ...)` does not swallow it into x, and a
+# fail inside a subshell (command substitution, pipeline, background job)
+# stops the test itself, not only the subshell: the test's own shell gets
+# SIGUSR1 and exits 1 (running its EXIT trap) as soon as it regains control.
+TEST_PID=$$
+trap 'exit 1' USR1
+fail() {
+	printf 'FAIL: %s\n' "$*" >&2
+	[ "$BASHPID" = "$TEST_PID" ] || kill -USR1 "$TEST_PID" 2>/dev/null
+	exit 1
+}
 skip() { printf 'SKIP: %s\n' "$*"; exit 77; }
 
 # expect_eq ACTUAL EXPECTED WHAT
@@ -22,12 +36,21 @@ expect_fail() {
 	if "$@"; then fail "command succeeded but should fail: $*"; fi
 }
 
+# module_ko DIR: path of $MODDIR/DIR/*.ko (one module per dir); fails the
+# test if it is not built
+module_ko() {
+	local ko
+	for ko in "$MODDIR/$1"/*.ko; do
+		[ -e "$ko" ] && { echo "$ko"; return 0; }
+	done
+	fail "module $1 is not built ($MODDIR/$1)"
+}
+
 # load_module DIR [PARAMS...]: insmod $MODDIR/DIR/*.ko (one module per dir)
 load_module() {
 	local dir=$1 ko
 	shift
-	ko=$(ls "$MODDIR/$dir"/*.ko 2>/dev/null | head -n 1)
-	[ -n "$ko" ] || fail "module $dir is not built ($MODDIR/$dir)"
+	ko=$(module_ko "$dir") || exit 1
 	insmod "$ko" "$@" || fail "insmod $ko $* failed"
 }
 

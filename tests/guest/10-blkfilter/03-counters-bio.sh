@@ -15,26 +15,6 @@ cleanup() {
 trap cleanup EXIT
 tf_load
 
-# count_io DEV: N writes and reads of known sizes, then the exact counters
-count_io() {
-	local dev=$1
-	bf_expect OK reset $dev
-	dio_write $dev 4096 8
-	dio_write $dev 512 3 100
-	dio_read $dev 4096 5
-	dio_read $dev 1024 2 10
-	expect_counter $dev write_bios 11
-	expect_counter $dev write_sectors $((8 * 8 + 3))
-	expect_counter $dev read_bios 7
-	expect_counter $dev read_sectors $((5 * 8 + 2 * 2))
-	expect_counter $dev other_bios 0
-	expect_counter $dev bad_context 0
-	bf_expect OK reset $dev
-	dio_write $dev 1M 2
-	expect_counter $dev write_sectors 4096
-	[ "$(counter $dev write_bios)" -ge 2 ] || fail "$dev: fewer bios than writes"
-}
-
 # brd (bio-based, in-tree module of the test kernel)
 if modprobe brd rd_nr=1 rd_size=16384 2>/dev/null; then
 	wait_for_dev /dev/ram0

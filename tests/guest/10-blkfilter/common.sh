@@ -1,6 +1,9 @@
 # Shared by the tests of this suite: . "$(dirname "$0")/common.sh"
-# (not executable, so the runner does not take it for a test).
+# (not executable, so the runner does not take it for a test). The
+# testfilter module and the blkfilter helper; block devices (wait_for_dev,
+# dm_create, dm_remove) come from tests/lib/dev.sh.
 . "$SRC/tests/lib/guest.sh"
+. "$SRC/tests/lib/dev.sh"
 
 BF=$TBIN/blkfilter
 [ -x "$BF" ] || fail "helper $BF is not built"
@@ -60,31 +63,30 @@ dio_read() {
 		status=none || fail "read from $1 failed"
 }
 
-# wait_for_dev PATH: devtmpfs creates nodes asynchronously
-wait_for_dev() {
-	local i
-	for i in $(seq 50); do
-		[ -b "$1" ] && return 0
-		sleep 0.1
-	done
-	fail "$1 did not appear"
-}
-
-# dm_create NAME TABLE: create a dm device, set DM to its node (/dev/dm-N;
-# there is no udev in the guest to make /dev/mapper/NAME)
-dm_create() {
-	local minor
-	dmsetup create "$1" --table "$2" || fail "dmsetup create $1"
-	minor=$(dmsetup info -c --noheadings -o minor "$1" | tr -d ' ')
-	[ -n "$minor" ] || fail "no minor for dm device $1"
-	DM=/dev/dm-$minor
-	wait_for_dev "$DM"
-}
-
-# dm_remove NAME: remove the dm device if it exists
-dm_remove() {
-	dmsetup info "$1" >/dev/null 2>&1 || return 0
-	dmsetup remove "$1"
+# count_io DEV [strict]: direct writes and reads of known sizes, then the
+# exact counters; a large write, split or not, is seen sector by sector.
+# "strict" also checks that nothing was postponed and that the large write
+# came with no read bio (02-counters-mq checks these, 03-counters-bio not).
+count_io() {
+	local dev=$1 strict=${2:-}
+	bf_expect OK reset "$dev"
+	dio_write "$dev" 4096 8
+	dio_write "$dev" 512 3 100
+	dio_read "$dev" 4096 5
+	dio_read "$dev" 1024 2 10
+	expect_counter "$dev" write_bios 11
+	expect_counter "$dev" write_sectors $((8 * 8 + 3))
+	expect_counter "$dev" read_bios 7
+	expect_counter "$dev" read_sectors $((5 * 8 + 2 * 2))
+	expect_counter "$dev" other_bios 0
+	expect_counter "$dev" bad_context 0
+	[ -z "$strict" ] || expect_counter "$dev" postponed 0
+	# A large write: split or not, every sector is seen exactly once.
+	bf_expect OK reset "$dev"
+	dio_write "$dev" 1M 2
+	expect_counter "$dev" write_sectors 4096
+	[ "$(counter "$dev" write_bios)" -ge 2 ] || fail "$dev: fewer bios than writes"
+	[ -z "$strict" ] || expect_counter "$dev" read_bios 0
 }
 
 # set_param NAME VALUE: set a parameter of the test module if it is loaded

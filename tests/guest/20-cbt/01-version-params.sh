@@ -1,7 +1,7 @@
 #!/bin/bash
 # Module load/unload, VERSION, parameters visible and absurd ones corrected.
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
-trap bs_cleanup EXIT
+. "$SRC/tests/lib/bsctl.sh"
+trap blksnap_cleanup EXIT
 P=/sys/module/blksnap/parameters
 
 load_blksnap
@@ -13,7 +13,19 @@ for p in tracking_block_minimum_shift:16 tracking_block_maximum_count:2097152 \
 	diff_storage_minimum:2097152; do
 	expect_eq "$(cat "$P/${p%%:*}")" "${p#*:}" "default of ${p%%:*}"
 done
+# This kernel has block-device filters: the module uses them, says so, and
+# refuses the filter commands of the control device (meant for kernels
+# without them) once it has read the argument.
+expect_eq "$(cat "$P/filter_backend")" blkfilter "filter_backend"
+expect_fail sh -c "echo ftrace > $P/filter_backend" 2>/dev/null
+expect_errno EOPNOTSUPP bdev-filter /dev/vdb attach
+expect_errno EOPNOTSUPP bdev-filter /dev/vdb bad
+expect_eq "$(cat /sys/block/vdb/filter)" "" "vdb filter after BDEV_FILTER"
 rmmod blksnap || fail "rmmod"
+
+# The backend is chosen at build time: setting it at load fails.
+expect_fail insmod "$(module_ko blksnap)" filter_backend=ftrace 2>/dev/null
+blksnap_loaded && fail "the module loaded with filter_backend=ftrace"
 
 # Absurd values are corrected, with a log line each.
 dmesg -C

@@ -1,9 +1,9 @@
 #!/bin/bash
 # CBTINFO arithmetic: block size and count for several device sizes and
 # tracking parameters, including sizes that are not a multiple of a block.
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
-cleanup() { bs_cleanup; dmsetup remove -f odd1 odd2 2>/dev/null; true; }
+cleanup() { blksnap_cleanup; dmsetup remove -f odd1 odd2 2>/dev/null; true; }
 trap cleanup EXIT
 
 # check DEV BYTES BLOCK_SIZE BLOCK_COUNT

@@ -1,9 +1,9 @@
 #!/bin/bash
 # Writes at known offsets (crossing block boundaries, discard, write
 # zeroes, on a partition) show exactly in the read table after a take.
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
-trap bs_cleanup EXIT
+trap blksnap_cleanup EXIT
 K=65536
 
 load_blksnap

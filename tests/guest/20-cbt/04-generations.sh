@@ -1,9 +1,9 @@
 #!/bin/bash
 # changes_number grows by one per take; the generation stays the same until
 # the number would reach 256, then a new generation starts from 0.
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
-trap bs_cleanup EXIT
+trap blksnap_cleanup EXIT
 
 load_blksnap
 bs attach /dev/vdb

@@ -1,8 +1,8 @@
 #!/bin/bash
 # CBTDIRTY marks both tables; bad requests are refused and change nothing.
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
-trap bs_cleanup EXIT
+trap blksnap_cleanup EXIT
 S=$(( (1 << 30) / 512 ))	# sectors of vdb
 
 load_blksnap
@@ -19,19 +19,19 @@ take_cycle /dev/vdc /dev/vdb
 expect_eq "$(bs cbtmap /dev/vdb | tr '\n' ' ')" "3 3 5 3 6 3 16383 3 " "read table after the next take"
 
 # Bad requests
-expect_err EINVAL markdirty /dev/vdb $S:1
-expect_err EINVAL markdirty /dev/vdb $((S - 1)):2
-expect_err EINVAL markdirty /dev/vdb 0:$((S + 1))
-expect_err EINVAL markdirty /dev/vdb 18446744073709551615:2
-expect_err EINVAL markdirty /dev/vdb 8:18446744073709551615
+expect_errno EINVAL markdirty /dev/vdb $S:1
+expect_errno EINVAL markdirty /dev/vdb $((S - 1)):2
+expect_errno EINVAL markdirty /dev/vdb 0:$((S + 1))
+expect_errno EINVAL markdirty /dev/vdb 18446744073709551615:2
+expect_errno EINVAL markdirty /dev/vdb 8:18446744073709551615
 # a good range followed by a bad one marks nothing
-expect_err EINVAL markdirty /dev/vdb 0:1 $S:1
-expect_err EINVAL markdirty-raw /dev/vdb 0 ok
-expect_err EINVAL markdirty-raw /dev/vdb 4294967295 ok
-expect_err EFAULT markdirty-raw /dev/vdb 1 null
-expect_err EFAULT markdirty-raw /dev/vdb 3 bad
-expect_err EINVAL ctl-raw /dev/vdb 2 4 ok
-expect_err EFAULT ctl-raw /dev/vdb 2 16 null
+expect_errno EINVAL markdirty /dev/vdb 0:1 $S:1
+expect_errno EINVAL markdirty-raw /dev/vdb 0 ok
+expect_errno EINVAL markdirty-raw /dev/vdb 4294967295 ok
+expect_errno EFAULT markdirty-raw /dev/vdb 1 null
+expect_errno EFAULT markdirty-raw /dev/vdb 3 bad
+expect_errno EINVAL ctl-raw /dev/vdb 2 4 ok
+expect_errno EFAULT ctl-raw /dev/vdb 2 16 null
 take_cycle /dev/vdc /dev/vdb
 expect_eq "$(bs cbtmap /dev/vdb | tr '\n' ' ')" "3 3 5 3 6 3 16383 3 " "nothing marked by the bad requests"
 exit 0

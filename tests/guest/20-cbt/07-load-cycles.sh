@@ -4,14 +4,14 @@
 # 1 with the tracker and 0 without, and at the end nothing holds a
 # reference (kmemleak runs at the suite's end). The rounds run inside
 # bsctl: a process per step would cost more than the loads themselves.
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
-trap bs_cleanup EXIT
-bs_cleanup
-ko=$(ls "$MODDIR"/blksnap/*.ko)
-out=$("$BS" loadcycles "$ko" /dev/vdc 100) || fail "load cycles: $out"
+trap blksnap_cleanup EXIT
+blksnap_cleanup
+ko=$(module_ko blksnap)
+out=$("$BSCTL" loadcycles "$ko" /dev/vdc 100) || fail "load cycles: $out"
 expect_eq "$out" "100 rounds" "load cycles"
-grep -q '^blksnap ' /proc/modules && fail "module still loaded"
+blksnap_loaded && fail "module still loaded"
 # The device still works and the filter is really gone.
 expect_eq "$(cat /sys/block/vdc/filter)" "" "filter after the rounds"
 dd if=/dev/vdc of=/dev/null bs=64k count=1 skip=5 iflag=direct status=none ||

@@ -2,9 +2,9 @@
 # Point-in-time correctness with a block-device difference storage, for
 # several overwrite patterns; the image appears and disappears with the
 # snapshot and has the original's size and block sizes.
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
-trap bs_cleanup EXIT
+trap blksnap_cleanup EXIT
 N=4096	# 16 MiB of 4 KiB stamps
 
 load_blksnap

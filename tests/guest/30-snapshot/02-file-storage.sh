@@ -1,10 +1,9 @@
 #!/bin/bash
 # Regular-file and directory (O_TMPFILE) difference storage, one and two
 # devices in a snapshot; the file grows in steps up to the limit.
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
-cleanup() { bs_cleanup; umount /mnt 2>/dev/null; true; }
-trap cleanup EXIT
+trap 'blksnap_cleanup /mnt' EXIT
 N=2048
 
 load_blksnap diff_storage_minimum=8192	# grow by 4 MiB
@@ -17,7 +16,7 @@ bs stamp /dev/vdb A 0 $N
 bs attach /dev/vdb
 id=$(snap_take /mnt/diff $((64 * 2048)) /dev/vdb) || exit 1
 # the file is ours while the snapshot lives
-expect_err EBUSY create /mnt/diff 0
+expect_errno EBUSY create /mnt/diff 0
 bs stamp /dev/vdb B 0 $N
 sz=$(stat -c %s /mnt/diff)
 [ "$sz" -ge $((8 << 20)) ] && [ "$sz" -le $((64 << 20)) ] || fail "diff file size $sz"
@@ -41,7 +40,7 @@ bs destroy "$id"
 sync
 used1=$(df --output=used /mnt | tail -n 1)
 [ $((used1 - used0)) -lt 1024 ] || fail "temporary file not released ($used0 -> $used1 KiB)"
-expect_err EINVAL create /mnt 0	# a directory needs a limit
+expect_errno EINVAL create /mnt 0	# a directory needs a limit
 bs detach /dev/vda
 bs detach /dev/vdb
 exit 0

@@ -2,9 +2,9 @@
 # ext4 on the original under a writer: the image taken meanwhile is a clean
 # file system, and it can be mounted and written (changes stay in the
 # difference storage).
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
-cleanup() { kill $writer 2>/dev/null; wait 2>/dev/null; umount /mnt/img /mnt/orig 2>/dev/null; bs_cleanup; true; }
+cleanup() { kill $writer 2>/dev/null; wait 2>/dev/null; umount /mnt/img /mnt/orig 2>/dev/null; blksnap_cleanup; true; }
 trap cleanup EXIT
 writer=
 

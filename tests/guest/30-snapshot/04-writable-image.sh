@@ -1,9 +1,9 @@
 #!/bin/bash
 # Writes to an image land in the difference storage only, read back from
 # the image, and mark both CBT tables of the original.
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
-trap bs_cleanup EXIT
+trap blksnap_cleanup EXIT
 
 load_blksnap
 bs stamp /dev/vdb A 0 1024

@@ -2,10 +2,9 @@
 # Difference storage overflow: the snapshot of the device is corrupted with
 # ENOSPC, one corrupted event is queued, image I/O fails, the original
 # keeps every write and CBT keeps tracking.
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
-cleanup() { bs_cleanup; umount /mnt 2>/dev/null; true; }
-trap cleanup EXIT
+trap 'blksnap_cleanup /mnt' EXIT
 
 load_blksnap diff_storage_minimum=2048	# 1 MiB steps
 mkfs.ext4 -q -F /dev/vdd || fail mkfs
@@ -19,7 +18,7 @@ img=$(image /dev/vdb)
 bs stamp /dev/vdb B 0 4096
 sync
 expect_eq "$(bs wait "$id" 30000 2>/dev/null)" "code=0 dev=$dev err=-28" "corrupted event"
-expect_err ENOENT wait "$id" 100
+expect_errno ENOENT wait "$id" 100
 expect_eq "$(bs info /dev/vdb)" "error=-28 image=${img#/dev/}" "info"
 if dd if="$img" of=/dev/null bs=4096 count=1 iflag=direct status=none 2>/dev/null; then
 	fail "image read succeeded after overflow"

@@ -1,8 +1,8 @@
 #!/bin/bash
 # I/O errors of the difference storage corrupt only the snapshot.
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
-cleanup() { bs_cleanup; dmsetup remove -f bsflaky 2>/dev/null; true; }
+cleanup() { blksnap_cleanup; dmsetup remove -f bsflaky 2>/dev/null; true; }
 trap cleanup EXIT
 
 load_blksnap

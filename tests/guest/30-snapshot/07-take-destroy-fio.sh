@@ -4,7 +4,7 @@
 # must show its point in time (stamp blocks that the loop overwrites with a
 # new generation right after every take); the change number grows by exactly
 # one per take. The loop is one bsctl process (takeloop).
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
 command -v fio > /dev/null || skip "no fio"
 seed=${BLKSNAP_SEED:-$(date +%s)}
@@ -15,7 +15,7 @@ ROUNDS=100
 fiopid=
 cleanup() {
 	[ -n "$fiopid" ] && kill "$fiopid" 2>/dev/null && wait "$fiopid"
-	bs_cleanup
+	blksnap_cleanup
 	true
 }
 trap cleanup EXIT
@@ -34,7 +34,7 @@ fiopid=$!
 # Let fio start writing before the first take.
 sleep 3
 kill -0 "$fiopid" 2>/dev/null || { cat fio.log; fail "fio did not start"; }
-out=$("$BS" takeloop /dev/vdb /dev/vdc $ROUNDS 0 8 64 "$SOAK") ||
+out=$("$BSCTL" takeloop /dev/vdb /dev/vdc $ROUNDS 0 8 64 "$SOAK") ||
 	fail "takeloop: $out"
 echo "# $out"
 rounds=$(tr ' ' '\n' <<< "$out" | sed -n 's/^rounds=//p')

@@ -1,9 +1,9 @@
 #!/bin/bash
 # WAIT_EVENT timeout (milliseconds) and EINTR; COLLECT with NULL, too small
 # and exact arrays.
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
-trap bs_cleanup EXIT
+trap blksnap_cleanup EXIT
 
 load_blksnap
 expect_eq "$(bs collect null)" "count=0" "collect with no snapshot"
@@ -12,24 +12,24 @@ mkdir -p /tmp/ds
 b=$(bs create /tmp/ds 65536)
 c=$(bs create /tmp/ds 65536)
 expect_eq "$(bs collect null)" "count=3" "collect NULL"
-expect_eq "$("$BS" collect 2 | tr '\n' ' ')" "count=3 ERR ENODATA " "collect too small"
+expect_eq "$("$BSCTL" collect 2 | tr '\n' ' ')" "count=3 ERR ENODATA " "collect too small"
 expect_eq "$(bs collect 3 | sort | tr '\n' ' ')" "$(printf '%s\n' count=3 $a $b $c | sort | tr '\n' ' ')" "collect exact"
 
 # Timeout in milliseconds
 for t in 0 200 1500; do
-	ms=$("$BS" wait "$a" $t 2>&1 >/dev/null | sed -n 's/elapsed_ms=//p')
-	expect_eq "$("$BS" wait "$a" $t 2>/dev/null)" "ERR ENOENT" "wait $t ms"
+	ms=$("$BSCTL" wait "$a" $t 2>&1 >/dev/null | sed -n 's/elapsed_ms=//p')
+	expect_eq "$("$BSCTL" wait "$a" $t 2>/dev/null)" "ERR ENOENT" "wait $t ms"
 	[ "$ms" -ge "$t" ] && [ "$ms" -le $((t + 1000)) ] || fail "wait $t ms took $ms ms"
 done
 # A signal interrupts the wait
-"$BS" wait "$a" 20000 > wait.out 2>/dev/null &
+"$BSCTL" wait "$a" 20000 > wait.out 2>/dev/null &
 p=$!
 sleep 1
 kill -USR1 $p
 wait $p
 expect_eq "$(cat wait.out)" "ERR EINTR" "wait interrupted"
 # Destroying the snapshot ends a wait
-"$BS" wait "$b" 20000 > wait.out 2>/dev/null &
+"$BSCTL" wait "$b" 20000 > wait.out 2>/dev/null &
 p=$!
 sleep 1
 bs destroy "$b"

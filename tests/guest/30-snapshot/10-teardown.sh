@@ -2,11 +2,11 @@
 # Ends that must be clean: destroy with the image mounted, module unload
 # with snapshots alive, removal of the original device while its snapshot
 # is held (refused for dm, deferred for loop, forced by null_blk).
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
 cleanup() {
 	umount /mnt/img 2>/dev/null
-	bs_cleanup
+	blksnap_cleanup
 	dmsetup remove -f bsorig 2>/dev/null
 	[ -n "${loopdev:-}" ] && losetup -d "$loopdev" 2>/dev/null
 	[ -d /sys/kernel/config/nullb/bsnb ] && { echo 0 > /sys/kernel/config/nullb/bsnb/power; rmdir /sys/kernel/config/nullb/bsnb; }
@@ -40,7 +40,7 @@ bs create /tmp/ds 65536 >/dev/null
 id=$(snap_take /dev/vdc 0 /dev/vdb) || exit 1
 if rmmod blksnap 2>/dev/null; then fail "rmmod succeeded with a filter attached"; fi
 bs detach /dev/vdb
-expect_err ENOENT info /dev/vdb
+expect_errno ENOENT info /dev/vdb
 rmmod blksnap || fail "rmmod with snapshots alive"
 load_blksnap
 
@@ -61,7 +61,7 @@ bs verify /dev/mapper/bsorig B 0 16 || fail "original after the refused removal"
 # writes, so it reports itself corrupted and its image fails.
 bs detach /dev/mapper/bsorig
 # An event the kernel cannot copy out (read-only argument) stays queued.
-expect_eq "$("$BS" wait "$id" 10000 ro-filled 2>/dev/null)" "ERR EFAULT" "wait into a read-only argument"
+expect_eq "$("$BSCTL" wait "$id" 10000 ro-filled 2>/dev/null)" "ERR EFAULT" "wait into a read-only argument"
 expect_eq "$(bs wait "$id" 10000 2>/dev/null)" "code=0 dev=$dev err=-19" "corrupted event on detach"
 if dd if="$img" of=/dev/null bs=4096 count=1 iflag=direct status=none 2>/dev/null; then
 	fail "image read succeeded after the filter was detached"

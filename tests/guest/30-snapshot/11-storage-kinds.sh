@@ -3,10 +3,9 @@
 # (O_TMPFILE) on ext4, directory on tmpfs — with one device and with two
 # devices in one snapshot: each image shows exactly the stamps of the take
 # instant, each original exactly what was written after it.
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
-cleanup() { bs_cleanup; umount /mnt/ext4 /mnt/tmpfs 2>/dev/null; true; }
-trap cleanup EXIT
+trap 'blksnap_cleanup /mnt/ext4 /mnt/tmpfs' EXIT
 N=2048			# 1 MiB stamped on each device
 LIMIT=$((32 * 2048))	# 32 MiB
 

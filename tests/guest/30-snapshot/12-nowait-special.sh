@@ -2,9 +2,9 @@
 # Devices with an integrity or inline-encryption profile can be tracked
 # but not snapshotted (EPERM at SNAPSHOTADD), and a REQ_NOWAIT write that
 # would have to wait for a copy fails with EAGAIN and changes nothing.
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
-cleanup() { bs_cleanup; rmmod specialdisk 2>/dev/null; true; }
+cleanup() { blksnap_cleanup; rmmod specialdisk 2>/dev/null; true; }
 trap cleanup EXIT
 
 load_blksnap
@@ -21,7 +21,7 @@ id=$(bs create /dev/vdc 0) || exit 1
 for d in sd_integrity sd_crypto; do
 	bs attach /dev/$d
 	[ "$(cbt /dev/$d block_count)" -gt 0 ] || fail "cbtinfo of $d"
-	expect_err EPERM add /dev/$d "$id"
+	expect_errno EPERM add /dev/$d "$id"
 done
 bs stamp /dev/vdb A 0 2048
 bs attach /dev/vdb
@@ -30,7 +30,7 @@ bs take "$id"
 bs verify "$(image /dev/vdb)" A 0 2048 || fail "image next to refused devices"
 
 # REQ_NOWAIT: chunk 0 (256 KiB) is not copied yet, so the write would wait.
-expect_err EAGAIN nowait-write /dev/vdb 0 4096
+expect_errno EAGAIN nowait-write /dev/vdb 0 4096
 bs verify /dev/vdb A 0 2048 || fail "original changed by a refused write"
 # Once the chunk is preserved, a NOWAIT write goes straight through.
 bs stamp /dev/vdb B 0 8

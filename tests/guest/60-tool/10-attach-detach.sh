@@ -4,12 +4,12 @@
 . "$SRC/tests/guest/60-tool/tool-lib.sh"
 tool_setup
 
-expect_err 1 "blksnap: cbtinfo: /dev/vda: the blksnap filter is not attached" "$BS" cbtinfo /dev/vda
-expect_err 1 "blksnap: detach: /dev/vda: no filter is attached" "$BS" detach /dev/vda
+expect_tool_err 1 "blksnap: cbtinfo: /dev/vda: the blksnap filter is not attached" "$BS" cbtinfo /dev/vda
+expect_tool_err 1 "blksnap: detach: /dev/vda: no filter is attached" "$BS" detach /dev/vda
 expect_ok "$BS" attach /dev/vda
 expect_eq "$(cat /sys/block/vda/filter)" "blksnap" "sysfs filter after attach"
-expect_err 1 "blksnap: attach: /dev/vda: the filter is already attached" "$BS" attach /dev/vda
-expect_err 1 "blksnap: attach: /dev/vda: no such filter is registered" "$BS" attach /dev/vda --filter nosuch
+expect_tool_err 1 "blksnap: attach: /dev/vda: the filter is already attached" "$BS" attach /dev/vda
+expect_tool_err 1 "blksnap: attach: /dev/vda: no such filter is registered" "$BS" attach /dev/vda --filter nosuch
 expect_fail rmmod blksnap
 
 info=$("$BS" cbtinfo /dev/vda --json) || fail "cbtinfo failed"
@@ -31,7 +31,7 @@ expect_ok "$BS" detach /dev/vda
 
 # A partition.
 echo ',256M' | sfdisk -q /dev/vdb || fail "sfdisk failed"
-[ -b /dev/vdb1 ] || sleep 1
+wait_for_dev /dev/vdb1
 expect_ok "$BS" attach /dev/vdb1
 expect_eq "$(cat /sys/block/vdb/vdb1/filter)" "blksnap" "sysfs filter of the partition"
 expect_eq "$(cat /sys/block/vdb/filter)" "" "the whole disk has no filter"

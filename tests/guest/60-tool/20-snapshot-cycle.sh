@@ -17,7 +17,7 @@ expect_eq "$("$BS" snapshot info /dev/vda --json | json_get image)" "" "no image
 expect_ok "$BS" snapshot take "$id"
 for d in vda vdb; do
 	img=$("$BS" snapshot info /dev/$d --json | json_get image)
-	expect_eq "$img" "/dev/blksnap-image_$(majmin /dev/$d)" "image name of $d"
+	expect_eq "$img" "$(image /dev/$d)" "image name of $d"
 	expect_eq "$("$BS" snapshot info /dev/$d --json | json_get error_code)" 0 "error code of $d"
 	"$BS" snapshot info /dev/$d | grep -q "^image: $img\$" || fail "human info lacks the image"
 	[ -b "$img" ] || fail "$img is not a block device"
@@ -29,16 +29,16 @@ expect_eq "$("$BS" cbtinfo /dev/vda --json | json_get changes_number)" 1 "change
 stamp /dev/vda B 0 128
 stamp /dev/vdb B 64 128
 verify /dev/vda B 0 128
-verify "/dev/blksnap-image_$(majmin /dev/vda)" A 0 256
-verify "/dev/blksnap-image_$(majmin /dev/vdb)" A 0 256
+verify "$(image /dev/vda)" A 0 256
+verify "$(image /dev/vdb)" A 0 256
 
 # Images are writable; writes go to the difference storage only.
-stamp "/dev/blksnap-image_$(majmin /dev/vda)" C 200 8
-verify "/dev/blksnap-image_$(majmin /dev/vda)" C 200 8
+stamp "$(image /dev/vda)" C 200 8
+verify "$(image /dev/vda)" C 200 8
 verify /dev/vda A 200 8
 
 expect_ok "$BS" snapshot destroy "$id"
-[ ! -e "/dev/blksnap-image_$(majmin /dev/vda)" ] || fail "image still present after destroy"
+[ ! -e "$(image /dev/vda)" ] || fail "image still present after destroy"
 expect_eq "$("$BS" snapshot collect)" "" "collect after destroy"
 expect_eq "$(cat /sys/block/vda/filter)" "blksnap" "filter stays attached after destroy"
 expect_eq "$("$BS" snapshot info /dev/vda --json | json_get image)" "" "no image after destroy"
@@ -50,7 +50,7 @@ mkfs.ext4 -q -F /dev/vdc || fail "mkfs failed"
 mkdir -p /mnt/ds && mount /dev/vdc /mnt/ds || fail "mount failed"
 id=$("$BS" snapshot create -s /mnt/ds -l 512M --take /dev/vda --json | json_get id) || fail "create --take failed"
 [ -n "$id" ] || fail "create --json printed no id"
-[ -b "/dev/blksnap-image_$(majmin /dev/vda)" ] || fail "create --take did not take the snapshot"
+[ -b "$(image /dev/vda)" ] || fail "create --take did not take the snapshot"
 expect_eq "$(find /mnt/ds -mindepth 1 -maxdepth 1 ! -name lost+found)" "" "the temporary file has no name"
 expect_ok "$BS" snapshot destroy "$id"
 expect_ok "$BS" detach /dev/vda

@@ -36,9 +36,9 @@ expect_eq "$(stat -c %s /tmp/cbt.bin)" 16384 "raw table size"
 expect_eq "$(od -An -tu1 -j1600 -N1 /tmp/cbt.bin | tr -d ' ')" 2 "raw table byte 1600"
 
 # Full backup needed: newer change number, other generation.
-expect_err 3 "blksnap: changes: /dev/vda: full backup needed" \
+expect_tool_err 3 "blksnap: changes: /dev/vda: full backup needed" \
 	"$BS" changes /dev/vda --since 3 --generation "$gen"
-expect_err 3 "blksnap: changes: /dev/vda: full backup needed" \
+expect_tool_err 3 "blksnap: changes: /dev/vda: full backup needed" \
 	"$BS" changes /dev/vda --since 1 --generation 00000000-0000-0000-0000-000000000001
 json=$("$BS" changes /dev/vda --since 3 --generation "$gen" --json 2>/dev/null) && fail "exit 0"
 expect_eq "$(json_get full_backup <<<"$json")" true "full_backup true (json)"
@@ -51,11 +51,11 @@ expect_ok "$BS" markdirty /dev/vda --file /tmp/ranges
 snap
 out=$("$BS" changes /dev/vda --since 2 --generation "$gen")
 expect_eq "$out" "$(printf '0+128\n204800+128\n1048576+128')" "ranges after markdirty"
-expect_err 2 "blksnap: markdirty: invalid range list" "$BS" markdirty /dev/vda 5-4
+expect_tool_err 2 "blksnap: markdirty: invalid range list" "$BS" markdirty /dev/vda 5-4
 
 # Detach and attach: a new generation, so a full backup is needed.
 expect_ok "$BS" detach /dev/vda
 expect_ok "$BS" attach /dev/vda
-expect_err 3 "blksnap: changes: /dev/vda: full backup needed" \
+expect_tool_err 3 "blksnap: changes: /dev/vda: full backup needed" \
 	"$BS" changes /dev/vda --since 0 --generation "$gen"
 expect_ok "$BS" detach /dev/vda

@@ -3,7 +3,7 @@
 # "snapshot watch", error code in "snapshot info", failing image, intact
 # original. Also the ways "snapshot watch" ends.
 . "$SRC/tests/guest/60-tool/tool-lib.sh"
-grep -q '^blksnap ' /proc/modules && rmmod blksnap
+blksnap_loaded && rmmod blksnap
 tool_setup diff_storage_minimum=8192
 
 mkfs.ext4 -q -F /dev/vdc || fail "mkfs failed"
@@ -11,7 +11,7 @@ mkdir -p /mnt/ds && mount /dev/vdc /mnt/ds || fail "mount failed"
 stamp /dev/vda A 0 16384
 
 id=$("$BS" snapshot create --storage /mnt/ds --limit 16M --take /dev/vda) || fail "create failed"
-img=/dev/blksnap-image_$(majmin /dev/vda)
+img=$(image /dev/vda)
 "$BS" snapshot watch "$id" --json --count 1 --timeout 60000 > /tmp/events &
 watcher=$!
 sleep 1
@@ -21,7 +21,7 @@ wait $watcher || fail "watch exited with $?"
 log "events: $(cat /tmp/events)"
 expect_eq "$(json_get event < /tmp/events)" corrupted "event name"
 expect_eq "$(json_get error_code < /tmp/events)" -28 "event error code (ENOSPC)"
-expect_eq "$(json_get major < /tmp/events):$(json_get minor < /tmp/events)" "$(majmin /dev/vda)" "event device"
+expect_eq "$(json_get major < /tmp/events):$(json_get minor < /tmp/events)" "$(devnum /dev/vda)" "event device"
 expect_eq "$(json_get device < /tmp/events)" /dev/vda "event device name"
 expect_eq "$(json_get id < /tmp/events)" "$id" "event snapshot id"
 
@@ -56,5 +56,5 @@ kill -INT $watcher
 wait $watcher || fail "watch interrupted exited with $?"
 expect_ok "$BS" snapshot destroy "$id"
 
-expect_err 1 "blksnap: snapshot watch: $id: no such snapshot" "$BS" snapshot watch "$id" --timeout 100
+expect_tool_err 1 "blksnap: snapshot watch: $id: no such snapshot" "$BS" snapshot watch "$id" --timeout 100
 expect_ok "$BS" detach /dev/vda

@@ -8,7 +8,7 @@
 # refcount 0, rmmod works.
 # BLKSNAP_SEED=n replays a run; BLKSNAP_SOAK=S fuzzes for S seconds instead
 # of BLKSNAP_FUZZ_CALLS (100000) calls.
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
 FUZZ=$TBIN/fuzz
 [ -x "$FUZZ" ] || fail "test helper fuzz is not built"
@@ -17,19 +17,9 @@ SEED=${BLKSNAP_SEED:-$(( ${EPOCHREALTIME/./} % 1000000000 ))}
 CALLS=${BLKSNAP_FUZZ_CALLS:-100000}
 THREADS=${BLKSNAP_FUZZ_THREADS:-4}
 
-# wait_dev PATH: devtmpfs creates nodes asynchronously
-wait_dev() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		[ -b "$1" ] && return 0
-		sleep 0.1
-	done
-	fail "$1 did not appear"
-}
-
 LOOP=
 cleanup() {
-	grep -q '^blksnap ' /proc/modules && bs_cleanup
+	blksnap_cleanup
 	dmsetup remove fuzz-lin 2>/dev/null
 	[ -n "$LOOP" ] && losetup -d "$LOOP" 2>/dev/null
 	if [ -b /dev/vdc1 ]; then
@@ -42,20 +32,14 @@ cleanup() {
 trap cleanup EXIT
 
 # Small growth steps: file storages grow by 1 MiB, not by 1 GiB of tmpfs.
-# (bs_cleanup costs a process per sysfs file: only if needed)
-grep -q '^blksnap ' /proc/modules && bs_cleanup
-load_module blksnap diff_storage_minimum=2048
-[ -c /dev/blksnap-control ] || fail "no /dev/blksnap-control"
+load_blksnap diff_storage_minimum=2048
 
 # A partition of vdc far from the region fuzz writes on vdc itself.
 printf 'start=1048576, size=262144\n' | sfdisk -q /dev/vdc || fail "sfdisk /dev/vdc"
-wait_dev /dev/vdc1
+wait_for_dev /dev/vdc1
 truncate -s 64M /tmp/fuzz-loop.img
 LOOP=$(losetup -f --show /tmp/fuzz-loop.img) || fail "losetup"
-dmsetup create fuzz-lin --table "0 524288 linear /dev/vdd 0" || fail "dmsetup create"
-minor=$(dmsetup info -c --noheadings -o minor fuzz-lin)
-DM=/dev/dm-${minor// /}
-wait_dev "$DM"
+dm_create fuzz-lin "0 524288 linear /dev/vdd 0"
 # Difference storages: a directory, a regular file, a block device (vda).
 mkdir -p /tmp/fuzz-ds
 : > /tmp/fuzz-ds.img
@@ -74,7 +58,7 @@ log "fuzz: exit $rc after $(( SECONDS - start )) s"
 [ $rc = 0 ] || fail "fuzz: exit $rc (seed $SEED)"
 
 # Nothing left behind: the fuzzer destroyed its snapshots and detached.
-out=$("$BS" collect)
+out=$("$BSCTL" collect)
 expect_eq "$out" "count=0" "snapshots left"
 left=$(grep -l . /sys/block/*/filter /sys/block/*/*/filter 2>/dev/null)
 [ -z "$left" ] || fail "filters left: $left"

@@ -4,7 +4,7 @@
 # while another thread reads the images; every image must equal the
 # point-in-time content and every original what was written, sector by
 # sector (see integrity.c). BLKSNAP_SOAK=S: rounds of snapshots for S s.
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
 INT=$TBIN/integrity
 [ -x "$INT" ] || fail "test helper integrity is not built"
@@ -13,16 +13,14 @@ D0=/dev/mapper/bsint0
 D1=/dev/mapper/bsint1
 # Few processes: each exec costs about a second here.
 cleanup() {
-	[ -e $D0 ] && "$BS" detach $D0 >/dev/null 2>&1
-	[ -e $D1 ] && "$BS" detach $D1 >/dev/null 2>&1
-	grep -q '^blksnap ' /proc/modules && rmmod blksnap
+	blksnap_cleanup
 	dmsetup remove bsint0 2>/dev/null
 	dmsetup remove bsint1 2>/dev/null
 	true
 }
 trap cleanup EXIT
 
-grep -q '^blksnap ' /proc/modules && fail "blksnap is loaded already"
+blksnap_loaded && fail "blksnap is loaded already"
 load_module blksnap
 dmsetup create bsint0 --table "0 $((MIB * 2048)) linear /dev/vda 0" || fail dmsetup
 dmsetup create bsint1 --table "0 $((MIB * 2048)) linear /dev/vdb 0" || fail dmsetup

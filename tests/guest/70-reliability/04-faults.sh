@@ -6,7 +6,7 @@
 # copy-on-write path (failslab, fail_page_alloc). The original never loses
 # an acknowledged write; the snapshot stays exact or reports itself
 # corrupted (see faults.c). BLKSNAP_SOAK=S: S seconds in all.
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
 FAULTS=$TBIN/faults
 [ -x "$FAULTS" ] || fail "test helper faults is not built"
@@ -21,8 +21,7 @@ cleanup() {
 	echo 0 > /sys/kernel/debug/failslab/probability
 	echo 0 > /sys/kernel/debug/fail_page_alloc/probability
 	for f in /sys/block/*/make-it-fail; do echo 0 > "$f"; done
-	bs_cleanup
-	umount /mnt/bsf 2>/dev/null
+	blksnap_cleanup /mnt/bsf
 	for d in bsforig bsfstore bsffs; do dmsetup remove "$d" 2>/dev/null; done
 	true
 }

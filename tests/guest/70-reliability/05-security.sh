@@ -6,28 +6,19 @@
 # storage has no name and no open file anyone could reach, and vanishes
 # with the snapshot (races.c, "security" and "perm").
 # Few processes on purpose: an exec costs 0.6 s (2-4 s under load) here.
-. "$SRC/tests/guest/20-cbt/bs-lib.sh"
+. "$SRC/tests/lib/bsctl.sh"
 need_blkfilter
 RACES=$TBIN/races
 [ -x "$RACES" ] || fail "test helper races is not built"
 DS=/tmp/secds
-loaded() { local m _; while read -r m _; do [ "$m" = blksnap ] && return 0; done < /proc/modules; return 1; }
 cleanup() {
-	local id
-	if loaded; then
-		for id in $("$BS" collect 2>/dev/null | grep -v '^count='); do
-			"$BS" destroy "$id" >/dev/null 2>&1
-		done
-		"$BS" detach /dev/vdb >/dev/null 2>&1
-		rmmod blksnap
-	fi
-	umount "$DS" 2>/dev/null
+	blksnap_cleanup "$DS"
 	rm -rf "$DS" /tmp/sec-ctl /tmp/sec-dev
 	true
 }
 trap cleanup EXIT
 
-loaded && { cleanup; loaded && fail "cannot unload blksnap"; }
+blksnap_loaded && { cleanup; blksnap_loaded && fail "cannot unload blksnap"; }
 # Unprivileged callers need a world-readable root to reach libc.
 expect_eq "$(stat -c %a /)" 755 "mode of the guest's /"
 insmod "$MODDIR/blksnap/blksnap.ko" || fail "insmod blksnap"
