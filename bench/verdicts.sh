@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# One sentence per case for docs/performance.md: where blksnap stands
-# against dm-snapshot and the raw device (from a summary CSV written by
-# bench/report.sh), and what bounds the figure (the mechanism, below).
+# One sentence per case for docs/performance.md: the figures, a verdict
+# derived from them (where blksnap stands against dm-snapshot and the raw
+# device, given the spread of the repetitions), then the design's
+# explanation of what bounds the figure, labelled as such: that part is
+# not measured by the benchmark and must not read as a finding.
 #
 #   bash bench/verdicts.sh RESULTS/DATE.csv
 set -euo pipefail
@@ -25,7 +27,7 @@ P4-dm-stall	the suspend of the origin: writes wait through the whole suspend, cr
 P5-cbt-1GiB	one byte per tracking block in each of two tables, blocks of at least 64 KiB
 P5-cbt-1TiB	one byte per tracking block in each of two tables: blocks grow so that a device has at most 2097152 of them, so no device needs more than 4 MiB until blocks reach their 64 MiB cap (128 TiB)
 P5-cbt-16TiB	the same cap of 2097152 blocks per table, here 8 MiB each
-P5-mem-chunk	the chunk descriptor (a kmalloc'ed struct with a mutex) and its xarray slot for blksnap, an exception in a hash table for dm-snapshot; blksnap's chunk buffers are pooled pages, as many as were in flight at once and at most free_diff_buffer_pool_size (128) of 256 KiB per device while the snapshot exists, which only the MemFree-based figure shows
+P5-mem-chunk	the chunk descriptor (a struct with a mutex, from its own slab cache) and its xarray slot for blksnap, an exception in a hash table for dm-snapshot; blksnap's chunk buffers are pooled pages, as many as were in flight at once and at most free_diff_buffer_pool_size (128) of 256 KiB per device while the snapshot exists, which only the MemFree-based figure shows
 V-P1-rand4k	the virtio-blk emulation under TCG, which costs far more than the filter
 V-P2-first-rand4k	the chunk copies on emulated virtio disks: blksnap's write waits for the chunk read only, dm-snapshot's for the read and the write to the COW store
 EOF
@@ -50,6 +52,18 @@ function fnum(x, u) {
 function rng(lo, hi, u) { return lo == hi ? "" : " (" fnum(lo, u) "–" fnum(hi, u) ")" }
 function r2(x) { return x >= 10 ? sprintf("%.0f", x) : x >= 0.1 ? sprintf("%.2f", x) : sprintf("%.2g", x) }
 function rat(med, lo, hi) { return r2(med) "×" (lo == hi ? "" : " (" r2(lo) "–" r2(hi) ")") }
+# Ratios to the baseline are "higher is better" (IOPS, MiB/s). The verdict
+# only says what the ranges of the repetitions support.
+function verdict(c,    v) {
+	if (!(c in bsr)) return ""
+	if (bslo[c] >= 0.97) v = "blksnap at the baseline within 3 % in every repetition"
+	else if (bshi[c] < 0.97) v = "blksnap below 0.97× of the baseline in every repetition"
+	else v = "blksnap around the baseline (repetitions from " r2(bslo[c]) "× to " r2(bshi[c]) "×)"
+	if (!(c in dmr)) return v
+	if (bslo[c] > dmhi[c]) return v "; ahead of dm-snapshot in every repetition"
+	if (bshi[c] < dmlo[c]) return v "; behind dm-snapshot in every repetition"
+	return v "; not distinguishable from dm-snapshot (the ranges overlap)"
+}
 BEGIN {
 	n = split(bounds, L, "\n")
 	for (i = 1; i <= n; i++) { split(L[i], f, "\t"); bound[f[1]] = f[2] }
@@ -61,8 +75,8 @@ NR == 1 { next }
 	if ($11 == "(baseline)") { basev[c] = $4; basefig[c] = ($8 == "" ? "not measured" : fmt($8, $6) rng($9, $10, $6)); next }
 	if ($13 != "") {
 		part = $4 " " fmt($8, $6) ", " rat($13, $14, $15) " of " $11
-		if ($4 ~ /^blksnap/ && !(c in bsr)) bsr[c] = $13
-		if ($4 ~ /^dm/ && !(c in dmr)) dmr[c] = $13
+		if ($4 ~ /^blksnap/ && !(c in bsr)) { bsr[c] = $13; bslo[c] = $14; bshi[c] = $15 }
+		if ($4 ~ /^dm/ && !(c in dmr)) { dmr[c] = $13; dmlo[c] = $14; dmhi[c] = $15 }
 	}
 	else if ($8 != "")
 		part = $4 " " ($6 == "bytes" || $6 == "ms" ? $17 " " : "") fmt($8, $6) rng($9, $10, $6)
@@ -78,7 +92,9 @@ END {
 		s = s parts[c]
 		if ((c in bsr) && (c in dmr) && dmr[c] > 0)
 			s = s " (blksnap at " r2(bsr[c] / dmr[c]) "× dm-snapshot)"
-		if (c in bound) s = s "; bounded by " bound[c]
+		v = verdict(c)
+		if (v != "") s = s ". Verdict: " v
+		if (c in bound) s = s ". Design explanation (not measured): " bound[c]
 		print s "."
 	}
 }' "$sum"
