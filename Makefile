@@ -5,7 +5,7 @@
 #
 # Other targets: deps, build, kernel, modules, user, initramfs, vm-shell,
 # vm-run SCRIPT=path [ARGS=...], soak DURATION=seconds [SEED=n], bench,
-# bench-kernel, checkpatch, clean.
+# bench-kernel, checkpatch, deb (Debian packages, docs/packaging.md), clean.
 # All outputs go to build/ (ignored by git).
 
 TOP   := $(CURDIR)
@@ -20,24 +20,38 @@ DEB_PACKAGES := linux-source-6.12 build-essential bc bison flex libelf-dev \
 	uuid-dev libjson-c-dev pkg-config gnuplot-nox python3-ply python3-git
 DEPS_STAMP := $(BUILD)/.deps-$(shell echo $(DEB_PACKAGES) | sha1sum | cut -c1-12)
 
-GUEST_C := $(wildcard tests/guest/*/*.c)
-GUEST_BINS := $(patsubst tests/guest/%.c,$(BUILD)/tests/%,$(GUEST_C))
-GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(TOP)/include -I$(TOP)/include/uapi
+# Debian packages `make deb` needs (and only it): the build of lib/ and
+# tools/, debhelper with the DKMS sequence, lintian.
+PACKAGING_PACKAGES := build-essential dpkg-dev debhelper dh-dkms lintian rsync \
+	uuid-dev libjson-c-dev pkg-config
+PACKAGING_DEPS_STAMP := $(BUILD)/.deps-deb-$(shell echo $(PACKAGING_PACKAGES) | sha1sum | cut -c1-12)
 
-.PHONY: all deps build kernel modules user guest-helpers initramfs check demo \
-	vm-shell vm-run soak bench bench-kernel checkpatch clean
-
-all: build
-
-deps: $(DEPS_STAMP)
-$(DEPS_STAMP):
-	@missing=$$(for p in $(DEB_PACKAGES); do \
+# Install the Debian packages of list $(1) that are missing, then touch $@.
+define install-packages
+	@missing=$$(for p in $(1); do \
 		dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | grep -q '^ii' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "[deps] installing:" $$missing; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	@mkdir -p $(BUILD) && touch $@
+endef
+
+GUEST_C := $(wildcard tests/guest/*/*.c)
+GUEST_BINS := $(patsubst tests/guest/%.c,$(BUILD)/tests/%,$(GUEST_C))
+GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(TOP)/include -I$(TOP)/include/uapi
+
+.PHONY: all deps build kernel modules user guest-helpers initramfs check demo \
+	vm-shell vm-run soak bench bench-kernel checkpatch deb clean
+
+all: build
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP):
+	$(call install-packages,$(DEB_PACKAGES))
+
+$(PACKAGING_DEPS_STAMP):
+	$(call install-packages,$(PACKAGING_PACKAGES))
 
 kernel: deps
 	@bash vm/build-kernel.sh debug
@@ -92,6 +106,11 @@ bench: bench-kernel user initramfs
 
 checkpatch: kernel
 	@bash vm/checkpatch.sh
+
+# Debian packages blksnap-dkms, libblksnap1, libblksnap-dev, blksnap in
+# build/deb/, checked by lintian (docs/packaging.md). Always rebuilt.
+deb: $(PACKAGING_DEPS_STAMP)
+	@bash packaging/build-deb.sh
 
 clean:
 	rm -rf $(BUILD)
