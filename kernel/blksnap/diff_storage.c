@@ -44,8 +44,9 @@ static struct file *diff_storage_dentry_open(const struct path *path,
 static struct file *diff_storage_tmpfile_open(const struct path *path,
 					      int flags)
 {
-	return kernel_tmpfile_open(mnt_idmap(path->mnt), path, 0600, flags,
-				   current_cred());
+	/* A regular file: the type is part of the mode, as open(2) adds it. */
+	return kernel_tmpfile_open(mnt_idmap(path->mnt), path, S_IFREG | 0600,
+				   flags, current_cred());
 }
 
 static struct block_device *diff_storage_host_bdev(struct file *file)
