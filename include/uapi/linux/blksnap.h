@@ -286,6 +286,7 @@ struct blksnap_bdev_filter {
  * define IOCTL_BLKSNAP_BDEV_FILTER - a block-device filter command through
  * the control device (in/out: &struct blksnap_bdev_filter).
  */
-#define IOCTL_BLKSNAP_BDEV_FILTER							_IOWR(BLKSNAP, blksnap_ioctl_bdev_filter, struct blksnap_bdev_filter)
+#define IOCTL_BLKSNAP_BDEV_FILTER						\
+	_IOWR(BLKSNAP, blksnap_ioctl_bdev_filter, struct blksnap_bdev_filter)
 
 #endif /* _UAPI_LINUX_BLKSNAP_H */
