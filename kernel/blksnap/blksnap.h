@@ -10,6 +10,8 @@
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
+struct dentry;
+
 #define BLKSNAP_VERSION_MAJOR		2
 #define BLKSNAP_VERSION_MINOR		0
 #define BLKSNAP_VERSION_REVISION	0
@@ -28,6 +30,8 @@ extern unsigned long diff_storage_minimum;
 
 /* Work queue of every deferred job of the module (I/O path: reclaim-safe). */
 extern struct workqueue_struct *blksnap_wq;
+/* The module's debugfs folder (an error pointer without debugfs). */
+extern struct dentry *blksnap_debugfs_dir;
 
 /**
  * blksnap_block_shift() - size a device's blocks (CBT blocks, chunks)
@@ -56,13 +60,17 @@ static inline unsigned int blksnap_block_shift(sector_t capacity,
  * blksnap_bio_sector() - first sector of a filtered bio relative to its device
  * @bio: a bio as the filter sees it.
  *
- * The filter sees bios already remapped to the whole disk, also those
- * submitted to a partition; map them back to the partition.
+ * A bio submitted to a partition is remapped to the whole disk once
+ * (BIO_REMAPPED): the kernel's filter framework sees it after that, the
+ * module's own hook before it (and after it, for the rest of a split bio).
+ * Map it back to the partition either way.
  *
  * Return: the sector.
  */
 static inline sector_t blksnap_bio_sector(struct bio *bio)
 {
+	if (!bio_flagged(bio, BIO_REMAPPED))
+		return bio->bi_iter.bi_sector;
 	return bio->bi_iter.bi_sector - bio->bi_bdev->bd_start_sect;
 }
 

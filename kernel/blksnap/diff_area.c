@@ -10,7 +10,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/blk-filter.h>
 #include <linux/blkdev.h>
 #include <linux/highmem.h>
 #include <linux/sched/mm.h>
@@ -20,6 +19,7 @@
 #include "diff_area.h"
 #include "diff_storage.h"
 #include "event_queue.h"
+#include "filter.h"
 #include "objcount.h"
 #include "tracker.h"
 
@@ -425,7 +425,7 @@ static void diff_area_cow_work(struct work_struct *work)
 			bio = list;
 			list = bio->bi_next;
 			bio->bi_next = NULL;
-			resubmit_filtered_bio(bio);
+			blksnap_filter_resubmit(bio);
 		}
 	}
 	memalloc_noio_restore(noio);

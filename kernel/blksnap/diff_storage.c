@@ -45,8 +45,7 @@ static struct file *diff_storage_tmpfile_open(const struct path *path,
 					      int flags)
 {
 	/* A regular file: the type is part of the mode, as open(2) adds it. */
-	return kernel_tmpfile_open(mnt_idmap(path->mnt), path, S_IFREG | 0600,
-				   flags, current_cred());
+	return blksnap_tmpfile_open(path, S_IFREG | 0600, flags);
 }
 
 static struct block_device *diff_storage_host_bdev(struct file *file)
@@ -58,13 +57,12 @@ static struct block_device *diff_storage_host_bdev(struct file *file)
 static int diff_storage_open_bdev(struct diff_storage *ds, dev_t dev,
 				  sector_t limit)
 {
-	ds->file = bdev_file_open_by_dev(dev, BLK_OPEN_READ | BLK_OPEN_WRITE,
-					 ds, NULL);
-	if (IS_ERR(ds->file))
-		return PTR_ERR(ds->file);
-	ds->bdev = file_bdev(ds->file);
-	ds->host_bdev = ds->bdev;
-	ds->capacity = bdev_nr_sectors(ds->bdev);
+	int ret = blksnap_bdev_open(&ds->bf, dev, true, ds);
+
+	if (ret)
+		return ret;
+	ds->host_bdev = ds->bf.bdev;
+	ds->capacity = bdev_nr_sectors(ds->bf.bdev);
 	if (limit && limit < ds->capacity)
 		ds->capacity = limit;
 	ds->limit = ds->capacity;
@@ -82,7 +80,7 @@ static int diff_storage_open_regular(struct diff_storage *ds,
 	struct inode *inode = d_inode(path->dentry);
 	int ret;
 
-	ret = inode_permission(mnt_idmap(path->mnt), inode,
+	ret = inode_permission(blksnap_mnt_idmap(path->mnt), inode,
 			       MAY_READ | MAY_WRITE);
 	if (ret)
 		return ret;
@@ -191,8 +189,8 @@ static void diff_storage_release(struct kref *kref)
 {
 	struct diff_storage *ds = container_of(kref, struct diff_storage, kref);
 
-	if (ds->bdev)
-		bdev_fput(ds->file);
+	if (ds->bf.bdev)
+		blksnap_bdev_close(&ds->bf);
 	else
 		fput(ds->file);
 	mutex_destroy(&ds->lock);
@@ -373,8 +371,8 @@ int diff_storage_rw(struct diff_storage *ds, bool write, sector_t sector,
 {
 	int ret;
 
-	if (ds->bdev)
-		return blksnap_pages_bdev_rw(ds->bdev, write, sector, pages,
+	if (ds->bf.bdev)
+		return blksnap_pages_bdev_rw(ds->bf.bdev, write, sector, pages,
 					     offset, len);
 	ret = diff_storage_file_rw(ds->file, write,
 				   (loff_t)sector << SECTOR_SHIFT, pages, offset,

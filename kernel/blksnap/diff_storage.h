@@ -6,6 +6,7 @@
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
+#include "compat.h"
 
 struct block_device;
 struct file;
@@ -14,10 +15,11 @@ struct page;
 /**
  * struct diff_storage - where the preserved chunks of a snapshot go
  * @kref: held by the snapshot and by each of its difference areas.
- * @file: the opened block device, regular file or unnamed temporary file.
- * @bdev: the block device when @file is one, otherwise NULL.
+ * @bf: the block device, held open exclusively, when the storage is one
+ *	(then @bf.bdev is set).
+ * @file: otherwise, the opened regular file or unnamed temporary file.
  * @host_bdev: the block device that holds the storage (the file system's
- *	device for files), NULL if unknown. Valid while @file is open.
+ *	device for files), NULL if unknown. Valid while it is open.
  * @lock: protects @filled and @capacity.
  * @filled: sectors handed out so far (allocation is linear).
  * @capacity: usable sectors.
@@ -26,8 +28,8 @@ struct page;
  */
 struct diff_storage {
 	struct kref kref;
+	struct blksnap_bdev_file bf;
 	struct file *file;
-	struct block_device *bdev;
 	struct block_device *host_bdev;
 	struct mutex lock; /* protects filled, capacity */
 	sector_t filled;

@@ -3,12 +3,13 @@
  * Snapshot events: queued by copy-on-write (any context), waited for by
  * IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT.
  */
-#include <linux/jiffies.h>
+#include <linux/hrtimer.h>
 #include <linux/kdev_t.h>
 #include <linux/ktime.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/wait.h>
 #include <linux/blksnap.h>
 #include "event_queue.h"
 #include "objcount.h"
@@ -147,11 +148,15 @@ int event_queue_wait(struct event_queue *eq, u32 timeout_ms,
 		     struct blksnap_snapshot_event *ev, void __user *uarg)
 {
 	struct event *event;
-	long ret;
+	int ret;
 
-	ret = wait_event_interruptible_timeout(eq->wq, event_queue_ready(eq),
-					       msecs_to_jiffies(timeout_ms));
-	if (ret < 0)
+	/*
+	 * A high-resolution timeout: a jiffies one may end up to a tick
+	 * early, and the caller asked for at least @timeout_ms.
+	 */
+	ret = wait_event_interruptible_hrtimeout(eq->wq, event_queue_ready(eq),
+						 ms_to_ktime(timeout_ms));
+	if (ret == -ERESTARTSYS)
 		return -EINTR;
 
 	spin_lock_irq(&eq->lock);

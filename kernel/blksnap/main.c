@@ -7,6 +7,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/moduleparam.h>
@@ -19,9 +20,9 @@
 #include <linux/blksnap.h>
 #include "blksnap.h"
 #include "diff_area.h"
+#include "filter.h"
 #include "objcount.h"
 #include "snapshot.h"
-#include "tracker.h"
 
 unsigned int tracking_block_minimum_shift = 16;
 unsigned int tracking_block_maximum_count = 2097152;
@@ -63,21 +64,21 @@ MODULE_PARM_DESC(diff_storage_minimum,
 
 /*
  * Which block-device filter this module uses (section 3.8 of the
- * specification): "blkfilter", the kernel's framework, whose BLKFILTER_*
- * ioctls are issued on the block device. Fixed when the module is built,
- * read-only; libblksnap reads it to choose how to issue filter commands.
+ * specification, filter.h): "blkfilter", the kernel's framework, whose
+ * BLKFILTER_* ioctls are issued on the block device, or "ftrace", the
+ * module's own hook, whose filter commands go through the control device.
+ * Fixed when the module is built, read-only; libblksnap reads it to choose
+ * how to issue filter commands.
  */
-static const char filter_backend[] = "blkfilter";
-
 static int filter_backend_get(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "%s\n", filter_backend);
+	return sysfs_emit(buf, "%s\n", blksnap_filter_backend);
 }
 
 static int filter_backend_set(const char *val, const struct kernel_param *kp)
 {
 	pr_err("filter_backend is chosen when the module is built (%s)\n",
-	       filter_backend);
+	       blksnap_filter_backend);
 	return -EPERM;
 }
 
@@ -91,6 +92,7 @@ MODULE_PARM_DESC(filter_backend,
 		 "Block-device filter in use, read-only: blkfilter (the kernel's) or ftrace (the module's own)");
 
 struct workqueue_struct *blksnap_wq;
+struct dentry *blksnap_debugfs_dir;
 
 static void param_correct_uint(const char *name, unsigned int *val,
 			       unsigned int min, unsigned int max)
@@ -230,20 +232,6 @@ out:
 	return ret;
 }
 
-/*
- * Filter commands through the control device are for kernels without
- * block-device filters. This kernel has them: the block device's own
- * BLKFILTER_* ioctls are the way.
- */
-static int ctl_bdev_filter(void __user *uarg)
-{
-	struct blksnap_bdev_filter arg;
-
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
-	return -EOPNOTSUPP;
-}
-
 static long blksnap_ctl_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
@@ -270,7 +258,7 @@ static long blksnap_ctl_ioctl(struct file *file, unsigned int cmd,
 	case IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT:
 		return ctl_snapshot_wait_event(uarg);
 	case IOCTL_BLKSNAP_BDEV_FILTER:
-		return ctl_bdev_filter(uarg);
+		return blksnap_filter_ctl_ioctl(uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -293,46 +281,56 @@ static int __init blksnap_init(void)
 	int ret;
 
 	blksnap_params_validate();
+	/* Without debugfs, everything works but the counts are not shown. */
+	blksnap_debugfs_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	blksnap_objcount_init(blksnap_debugfs_dir);
 
 	ret = diff_area_init();
 	if (ret)
-		return ret;
+		goto fail_debugfs;
 	blksnap_wq = alloc_workqueue("blksnap", WQ_UNBOUND | WQ_MEM_RECLAIM,
 				     0);
 	if (!blksnap_wq) {
 		ret = -ENOMEM;
 		goto fail_cache;
 	}
-	ret = misc_register(&blksnap_ctl_dev);
+	/*
+	 * The control device comes last: it can be opened, and carries the
+	 * filter commands on the ftrace backend, as soon as it is registered,
+	 * while this function still runs.
+	 */
+	ret = blksnap_filter_init();
 	if (ret)
 		goto fail_wq;
-	ret = tracker_init();
+	ret = misc_register(&blksnap_ctl_dev);
 	if (ret)
-		goto fail_misc;
-	blksnap_objcount_init();
+		goto fail_filter;
 	pr_info("version %d.%d.%d.%d loaded\n", BLKSNAP_VERSION_MAJOR,
 		BLKSNAP_VERSION_MINOR, BLKSNAP_VERSION_REVISION,
 		BLKSNAP_VERSION_BUILD);
 	return 0;
 
-fail_misc:
-	misc_deregister(&blksnap_ctl_dev);
+fail_filter:
+	blksnap_filter_done();
 fail_wq:
 	destroy_workqueue(blksnap_wq);
 fail_cache:
 	diff_area_done();
+fail_debugfs:
+	debugfs_remove_recursive(blksnap_debugfs_dir);
 	return ret;
 }
 
 static void __exit blksnap_exit(void)
 {
-	/* No filter is attached: each attachment holds a module reference. */
-	tracker_done();
 	misc_deregister(&blksnap_ctl_dev);
+	/* No filter is attached: each attachment holds a module reference. */
+	blksnap_filter_done();
 	snapshot_done();
 	destroy_workqueue(blksnap_wq);
 	blksnap_objcount_done();
 	diff_area_done();
+	debugfs_remove_recursive(blksnap_debugfs_dir);
 	pr_info("unloaded\n");
 }
 

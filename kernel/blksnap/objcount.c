@@ -24,9 +24,8 @@ static const char *const blksnap_obj_names[BLKSNAP_OBJ_COUNT] = {
 	[BLKSNAP_OBJ_DIFF_BUFFER] = "diff_buffer",
 	[BLKSNAP_OBJ_BUFFER_PAGE] = "buffer_page",
 	[BLKSNAP_OBJ_IMAGE] = "image",
+	[BLKSNAP_OBJ_FILTER] = "filter",
 };
-
-static struct dentry *blksnap_debugfs_dir;
 
 static int objects_show(struct seq_file *m, void *v)
 {
@@ -41,14 +40,13 @@ DEFINE_SHOW_ATTRIBUTE(objects);
 
 /**
  * blksnap_objcount_init() - publish the counts in debugfs
+ * @dir: the module's debugfs folder.
  *
  * Without debugfs the counts are still kept and checked at unload.
  */
-void blksnap_objcount_init(void)
+void blksnap_objcount_init(struct dentry *dir)
 {
-	blksnap_debugfs_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	debugfs_create_file("objects", 0400, blksnap_debugfs_dir, NULL,
-			    &objects_fops);
+	debugfs_create_file("objects", 0400, dir, NULL, &objects_fops);
 }
 
 /**
@@ -63,7 +61,6 @@ void blksnap_objcount_done(void)
 	long n;
 	int i;
 
-	debugfs_remove_recursive(blksnap_debugfs_dir);
 	for (i = 0; i < BLKSNAP_OBJ_COUNT; i++) {
 		n = atomic_long_read(&blksnap_objects[i]);
 		if (n) {

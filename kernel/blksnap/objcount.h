@@ -21,6 +21,7 @@
  *	image bounce buffers).
  * @BLKSNAP_OBJ_BUFFER_PAGE: pages of those buffers.
  * @BLKSNAP_OBJ_IMAGE: &struct snapimage.
+ * @BLKSNAP_OBJ_FILTER: the filter backend's state of one attached device.
  * @BLKSNAP_OBJ_COUNT: number of kinds.
  *
  * Every object the module keeps beyond one call is counted, so that a leak
@@ -41,6 +42,7 @@ enum blksnap_obj {
 	BLKSNAP_OBJ_DIFF_BUFFER,
 	BLKSNAP_OBJ_BUFFER_PAGE,
 	BLKSNAP_OBJ_IMAGE,
+	BLKSNAP_OBJ_FILTER,
 	BLKSNAP_OBJ_COUNT
 };
 
@@ -58,7 +60,9 @@ static inline void blksnap_obj_sub(enum blksnap_obj kind, long n)
 	atomic_long_sub(n, &blksnap_objects[kind]);
 }
 
-void blksnap_objcount_init(void);
+struct dentry;
+
+void blksnap_objcount_init(struct dentry *dir);
 void blksnap_objcount_done(void);
 
 #endif /* __BLKSNAP_OBJCOUNT_H */

@@ -15,6 +15,7 @@
 #include <linux/xarray.h>
 #include <linux/blksnap.h>
 #include "blksnap.h"
+#include "compat.h"
 #include "diff_area.h"
 #include "objcount.h"
 #include "snapimage.h"
@@ -111,6 +112,8 @@ static void snapimage_work(struct work_struct *work)
 	struct bio *bio;
 
 	for (;;) {
+		blk_status_t status;
+
 		spin_lock(&image->lock);
 		bio = bio_list_pop(&image->bios);
 		spin_unlock(&image->lock);
@@ -120,16 +123,22 @@ static void snapimage_work(struct work_struct *work)
 		switch (bio_op(bio)) {
 		case REQ_OP_READ:
 		case REQ_OP_WRITE:
-			bio->bi_status = snapimage_rw(image, bio);
+			status = snapimage_rw(image, bio);
 			break;
 		case REQ_OP_FLUSH:
-			bio->bi_status = READ_ONCE(image->da->error) ?
-					 BLK_STS_IOERR : BLK_STS_OK;
+			status = READ_ONCE(image->da->error) ? BLK_STS_IOERR :
+							       BLK_STS_OK;
 			break;
 		default:
-			bio->bi_status = BLK_STS_NOTSUPP;
+			status = BLK_STS_NOTSUPP;
 			break;
 		}
+		/*
+		 * Only ever set an error: the front part of a split bio may
+		 * have failed already and left its error here (bio_chain()).
+		 */
+		if (status)
+			bio->bi_status = status;
 		bio_endio(bio);
 	}
 	memalloc_noio_restore(noio);
@@ -194,7 +203,7 @@ struct snapimage *snapimage_create(struct diff_area *da)
 		goto fail;
 	}
 
-	disk = blk_alloc_disk(&lim, NUMA_NO_NODE);
+	disk = blksnap_alloc_disk(&lim);
 	if (IS_ERR(disk)) {
 		ret = PTR_ERR(disk);
 		goto fail;
@@ -242,6 +251,17 @@ void snapimage_destroy(struct snapimage *image)
 	diff_buffer_free(image->bounce);
 	kfree(image);
 	blksnap_obj_sub(BLKSNAP_OBJ_IMAGE, 1);
+}
+
+/**
+ * snapimage_is_image() - whether a device is a snapshot image of this module
+ * @bdev: the device.
+ *
+ * Return: true for an image disk.
+ */
+bool snapimage_is_image(struct block_device *bdev)
+{
+	return bdev->bd_disk->fops == &snapimage_fops;
 }
 
 /**

@@ -20,6 +20,7 @@
 #include <linux/blksnap.h>
 #include "blksnap.h"
 #include "cbt_map.h"
+#include "compat.h"
 #include "diff_area.h"
 #include "diff_storage.h"
 #include "event_queue.h"
@@ -38,9 +39,9 @@ static LIST_HEAD(snapshots);
  * @tracker: the device's tracker (reference).
  * @image: the device's snapshot image once taken, or NULL
  *	(snapshots_lock).
- * @orig_file: the device held open from the take to the destroy, so that
- *	it cannot go away (a loop device cleared, a dm device removed) while
- *	copy-on-write and image reads use it; NULL before the take.
+ * @orig: the device held open from the take to the destroy, so that it
+ *	cannot go away (a loop device cleared, a dm device removed) while
+ *	copy-on-write and image reads use it; not open before the take.
  *
  * Membership lives here rather than in the tracker: the filter knows
  * nothing about snapshots.
@@ -49,7 +50,7 @@ struct snapshot_device {
 	struct list_head link;
 	struct tracker *tracker;
 	struct snapimage *image;
-	struct file *orig_file;
+	struct blksnap_bdev_file orig;
 };
 
 static struct snapshot *snapshot_get(struct snapshot *snapshot)
@@ -209,8 +210,7 @@ static void snapshot_remove(struct snapshot *snapshot)
 			diff_area_put(da);
 		}
 		/* Nothing reads the original any more: let it go away. */
-		if (sd->orig_file)
-			bdev_fput(sd->orig_file);
+		blksnap_bdev_close(&sd->orig);
 		tracker_put(tracker);
 		kfree(sd);
 		blksnap_obj_sub(BLKSNAP_OBJ_SNAPSHOT_DEVICE, 1);
@@ -364,27 +364,24 @@ out:
  * devices as it is.
  */
 static int snapshot_open_originals(struct snapshot *snapshot,
-				   struct file **files)
+				   struct blksnap_bdev_file *origs)
 {
 	struct snapshot_device *sd;
 	struct tracker *tracker;
 	unsigned int i = 0;
+	int ret;
 
 	lockdep_assert_held(&snapshots_ctl_lock);
 	lockdep_assert_not_held(&snapshots_lock);
 
 	list_for_each_entry(sd, &snapshot->devices, link) {
 		tracker = sd->tracker;
-		files[i] = bdev_file_open_by_dev(tracker->dev_id, BLK_OPEN_READ,
-						 NULL, NULL);
-		if (IS_ERR(files[i])) {
-			int ret = PTR_ERR(files[i]);
-
-			files[i] = NULL;
+		ret = blksnap_bdev_open(&origs[i], tracker->dev_id, false,
+					NULL);
+		if (ret)
 			return ret == -ENXIO ? -ENODEV : ret;
-		}
 		/* The device number now belongs to another device. */
-		if (file_bdev(files[i]) != tracker->bdev)
+		if (origs[i].bdev != tracker->bdev)
 			return -ENODEV;
 		i++;
 	}
@@ -398,7 +395,7 @@ static int snapshot_open_originals(struct snapshot *snapshot,
  *	switch (NULL once handed over).
  * @rs: new change tracking tables of each resized device; after the switch,
  *	the tables they replaced.
- * @files: each original, opened; handed to its tracker at the switch.
+ * @origs: each original, opened; handed to its device at the switch.
  *
  * Whatever was not handed over is released by take_ctx_free().
  */
@@ -406,7 +403,7 @@ struct take_ctx {
 	unsigned int n;
 	struct diff_area **das;
 	struct cbt_map_resize *rs;
-	struct file **files;
+	struct blksnap_bdev_file *origs;
 };
 
 static void take_ctx_free(struct take_ctx *ctx)
@@ -418,10 +415,10 @@ static void take_ctx_free(struct take_ctx *ctx)
 			cbt_map_switch_finish(&ctx->rs[i]);
 		if (ctx->das && ctx->das[i])
 			diff_area_put(ctx->das[i]);
-		if (ctx->files && ctx->files[i])
-			bdev_fput(ctx->files[i]);
+		if (ctx->origs)
+			blksnap_bdev_close(&ctx->origs[i]);
 	}
-	kfree(ctx->files);
+	kfree(ctx->origs);
 	kfree(ctx->rs);
 	kfree(ctx->das);
 }
@@ -491,10 +488,10 @@ static int snapshot_take_prepare(struct snapshot *snapshot,
 	lockdep_assert_held(&snapshots_ctl_lock);
 	ctx->das = kcalloc(ctx->n, sizeof(*ctx->das), GFP_KERNEL);
 	ctx->rs = kcalloc(ctx->n, sizeof(*ctx->rs), GFP_KERNEL);
-	ctx->files = kcalloc(ctx->n, sizeof(*ctx->files), GFP_KERNEL);
-	if (!ctx->das || !ctx->rs || !ctx->files)
+	ctx->origs = kcalloc(ctx->n, sizeof(*ctx->origs), GFP_KERNEL);
+	if (!ctx->das || !ctx->rs || !ctx->origs)
 		return -ENOMEM;
-	ret = snapshot_open_originals(snapshot, ctx->files);
+	ret = snapshot_open_originals(snapshot, ctx->origs);
 	if (ret)
 		return ret;
 
@@ -533,8 +530,8 @@ static void snapshot_switch_device(struct snapshot_device *sd,
 		diff_area_set_error(ctx->das[i], -ENODEV);
 	ctx->das[i] = NULL;
 	cbt_map_switch(tracker->cbt_map, &ctx->rs[i]);
-	sd->orig_file = ctx->files[i];
-	ctx->files[i] = NULL;
+	sd->orig = ctx->origs[i];
+	ctx->origs[i].bdev = NULL;
 }
 
 /*
@@ -551,7 +548,7 @@ static int snapshot_freeze_and_switch(struct snapshot *snapshot,
 	lockdep_assert_held(&snapshots_ctl_lock);
 	mutex_lock(&snapshots_lock);
 	list_for_each_entry(sd, &snapshot->devices, link) {
-		ret = bdev_freeze(sd->tracker->bdev);
+		ret = blksnap_bdev_freeze(sd->tracker->bdev);
 		if (ret) {
 			pr_err("cannot freeze %pg: %d\n", sd->tracker->bdev,
 			       ret);
@@ -566,7 +563,7 @@ thaw:
 	list_for_each_entry(sd, &snapshot->devices, link) {
 		if (!frozen--)
 			break;
-		if (bdev_thaw(sd->tracker->bdev))
+		if (blksnap_bdev_thaw(sd->tracker->bdev))
 			pr_warn("cannot thaw %pg\n", sd->tracker->bdev);
 	}
 	mutex_unlock(&snapshots_lock);

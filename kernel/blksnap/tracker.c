@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The "blksnap" block-device filter: one tracker per attached device,
- * tracking changed blocks and diverting writes to copy-on-write while a
- * snapshot of the device is taken.
+ * The core of the "blksnap" block-device filter: one tracker per attached
+ * device, tracking changed blocks and diverting writes to copy-on-write
+ * while a snapshot of the device is taken. Which filter hook calls it (the
+ * kernel's framework or the module's own) is the business of the backend
+ * (filter.h); the tracker does not know.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/blk-filter.h>
 #include <linux/blkdev.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
@@ -18,6 +19,7 @@
 #include "cbt_map.h"
 #include "diff_area.h"
 #include "objcount.h"
+#include "snapimage.h"
 #include "snapshot.h"
 #include "tracker.h"
 
@@ -25,8 +27,6 @@
 #define CBTDIRTY_BATCH 64
 /* Most ranges one CBTDIRTY request may carry. */
 #define CBTDIRTY_MAX_COUNT BIT(20)
-
-static struct blkfilter_operations tracker_ops;
 
 static void tracker_release(struct kref *kref)
 {
@@ -81,14 +81,28 @@ struct diff_area *tracker_get_diff_area(struct tracker *tracker)
 	return da;
 }
 
-static struct blkfilter *tracker_attach(struct block_device *bdev)
+/**
+ * tracker_create() - start tracking a device, when a filter is attached
+ * @bdev: the device (whole disk or partition).
+ *
+ * The new tracker holds a reference to the device and to its driver's
+ * module. The backend that attaches the filter holds the tracker's first
+ * reference and gives it back with tracker_detach().
+ *
+ * Return: the tracker, ERR_PTR(-EINVAL) for a snapshot image of this
+ * module, or another ERR_PTR().
+ */
+struct tracker *tracker_create(struct block_device *bdev)
 {
 	struct module *owner = bdev->bd_disk->fops->owner;
 	struct tracker *tracker;
 	unsigned int noio;
 	int ret;
 
-	/* The device is frozen: allocate without I/O. */
+	/* Filtering our own images would feed their I/O back into us. */
+	if (snapimage_is_image(bdev))
+		return ERR_PTR(-EINVAL);
+	/* The device may be frozen: allocate without I/O. */
 	noio = memalloc_noio_save();
 	tracker = kzalloc(sizeof(*tracker), GFP_KERNEL);
 	if (!tracker) {
@@ -108,13 +122,12 @@ static struct blkfilter *tracker_attach(struct block_device *bdev)
 
 	get_device(&bdev->bd_device);
 	blksnap_obj_add(BLKSNAP_OBJ_TRACKER, 1);
-	tracker->filter.ops = &tracker_ops;
 	kref_init(&tracker->kref);
 	tracker->bdev = bdev;
 	tracker->dev_id = bdev->bd_dev;
 	spin_lock_init(&tracker->lock);
 	pr_debug("attached to %pg\n", bdev);
-	return &tracker->filter;
+	return tracker;
 
 fail_map:
 	cbt_map_destroy(tracker->cbt_map);
@@ -125,9 +138,17 @@ fail:
 	return ERR_PTR(ret);
 }
 
-static void tracker_detach(struct blkfilter *flt)
+/**
+ * tracker_detach() - stop tracking a device, when its filter is detached
+ * @tracker: the tracker tracker_create() returned.
+ *
+ * The backend calls it once no bio can reach tracker_submit_bio() any
+ * more. A snapshot that holds the device fails from then on, since its
+ * writes are no longer seen; the tracker lives on until that snapshot lets
+ * it go. Drops the backend's reference.
+ */
+void tracker_detach(struct tracker *tracker)
 {
-	struct tracker *tracker = container_of(flt, struct tracker, filter);
 	struct diff_area *da;
 
 	spin_lock(&tracker->lock);
@@ -146,10 +167,20 @@ static void tracker_detach(struct blkfilter *flt)
 	tracker_put(tracker);
 }
 
-static bool tracker_submit_bio(struct bio *bio)
+/**
+ * tracker_submit_bio() - see a bio submitted to a tracked device
+ * @tracker: the device's tracker.
+ * @bio: the bio, seen exactly once, before the driver sees it.
+ *
+ * Marks the blocks a write changes and, while a snapshot is taken, holds
+ * back a write until the data it overwrites is preserved: the bio is then
+ * sent on later with blksnap_filter_resubmit().
+ *
+ * Context: process context; may sleep.
+ * Return: true if the bio was taken, false to let it go on to the driver.
+ */
+bool tracker_submit_bio(struct tracker *tracker, struct bio *bio)
 {
-	struct tracker *tracker = container_of(bio->bi_bdev->bd_filter,
-					       struct tracker, filter);
 	sector_t count = bio_sectors(bio);
 	struct diff_area *da;
 	sector_t sector;
@@ -286,11 +317,20 @@ static int tracker_ctl_snapshotinfo(struct tracker *tracker, u8 __user *buf,
 	return 0;
 }
 
-static int tracker_ctl(struct blkfilter *flt, const unsigned int cmd,
-		       __u8 __user *buf, __u32 *plen)
+/**
+ * tracker_ctl() - a BLKFILTER_CTL command for the tracker of a device
+ * @tracker: the tracker.
+ * @cmd: BLKFILTER_CTL_BLKSNAP_*.
+ * @buf: the command's argument in user memory.
+ * @plen: in: the size of @buf; out: the size of the result written to it.
+ *
+ * Context: the backend serialises the commands of a device with its
+ * attaching and detaching.
+ * Return: 0 or a negative error; -ENOTTY for an unknown command.
+ */
+int tracker_ctl(struct tracker *tracker, unsigned int cmd, u8 __user *buf,
+		u32 *plen)
 {
-	struct tracker *tracker = container_of(flt, struct tracker, filter);
-
 	switch (cmd) {
 	case BLKFILTER_CTL_BLKSNAP_CBTINFO:
 		return tracker_ctl_cbtinfo(tracker, buf, plen);
@@ -305,31 +345,4 @@ static int tracker_ctl(struct blkfilter *flt, const unsigned int cmd,
 	default:
 		return -ENOTTY;
 	}
-}
-
-static struct blkfilter_operations tracker_ops = {
-	.owner = THIS_MODULE,
-	.name = "blksnap",
-	.attach = tracker_attach,
-	.detach = tracker_detach,
-	.ctl = tracker_ctl,
-	.submit_bio = tracker_submit_bio,
-};
-
-/**
- * tracker_init() - register the "blksnap" filter
- *
- * Return: 0 or a negative error.
- */
-int tracker_init(void)
-{
-	return blkfilter_register(&tracker_ops);
-}
-
-/**
- * tracker_done() - unregister the "blksnap" filter
- */
-void tracker_done(void)
-{
-	blkfilter_unregister(&tracker_ops);
 }

@@ -3,7 +3,6 @@
 #define __BLKSNAP_TRACKER_H
 
 #include <linux/bio.h>
-#include <linux/blk-filter.h>
 #include <linux/blkdev.h>
 #include <linux/kref.h>
 #include <linux/list.h>
@@ -14,9 +13,8 @@ struct diff_area;
 
 /**
  * struct tracker - state of the "blksnap" filter on one block device
- * @filter: the filter, as attached to the device (bdev->bd_filter).
- * @kref: one reference held by the attachment, one by the snapshot the
- *	device belongs to, and short-lived ones while in use.
+ * @kref: one reference held by the attachment (the filter backend), one
+ *	by the snapshot the device belongs to, short-lived ones while in use.
  * @bdev: the device. Kept alive (device and driver module references)
  *	for as long as the tracker lives.
  * @dev_id: device number of @bdev.
@@ -31,7 +29,6 @@ struct diff_area;
  * Which snapshot the device belongs to is kept by snapshot.c.
  */
 struct tracker {
-	struct blkfilter filter;
 	struct kref kref;
 	struct block_device *bdev;
 	dev_t dev_id;
@@ -41,10 +38,15 @@ struct tracker {
 	bool detached;
 };
 
+/* Called by the filter backend (filter.h). */
+struct tracker *tracker_create(struct block_device *bdev);
+void tracker_detach(struct tracker *tracker);
+int tracker_ctl(struct tracker *tracker, unsigned int cmd, u8 __user *buf,
+		u32 *plen);
+bool tracker_submit_bio(struct tracker *tracker, struct bio *bio);
+
 void tracker_put(struct tracker *tracker);
 struct tracker *tracker_get(struct tracker *tracker);
 struct diff_area *tracker_get_diff_area(struct tracker *tracker);
-int tracker_init(void);
-void tracker_done(void);
 
 #endif /* __BLKSNAP_TRACKER_H */
