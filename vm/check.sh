@@ -1,26 +1,42 @@
 #!/usr/bin/env bash
 # The test runner behind `make check`.
 #
-#   vm/check.sh [lint] [host] [selftest] [SUITE...]    (default: everything)
+#   vm/check.sh [--kernel K]... [lint] [host] [selftest] [SUITE...]
+#                                                   (default: everything)
 #
 # 0. checkpatch --strict on the kernel series and our kernel C files,
 # 1. host tests (tests/host, sanitizers), 2. every guest suite of
 # tests/guest/ in its own VM boot, 3. the harness self-test. Prints a table
 # of every test and, as its very last line, "N passed, N failed[, N skipped]".
 # Exit status 0 only when nothing failed.
+#
+# A suite boots the kernel named in its folder's KERNEL file (stock-6.1:
+# Debian's own, see vm/stock-kernel.sh), else our debug kernel. --kernel K
+# (repeatable) runs every guest suite given on kernel K instead, each
+# result named SUITE@K (`make check-stock`). CHECK_RESULTS sets the folder
+# of the results (default build/check).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-res=$top/build/check
+res=${CHECK_RESULTS:-$top/build/check}
 mkdir -p "$res"
 : > "$res/results.txt"
 
+kernels=()
+while [ "${1:-}" = --kernel ]; do
+	kernels+=("$2")
+	shift 2
+done
 want=("$@")
 if [ ${#want[@]} = 0 ]; then
-	want=(lint host)
+	want=(lint host packaging)
 	for d in "$top"/tests/guest/*/; do
 		ls "$d"*.sh >/dev/null 2>&1 && want+=("$(basename "$d")")
 	done
 	want+=(selftest)
+fi
+# The stock-kernel suite loads the module that the packaging test builds.
+if [[ " ${want[*]} " == *" 80-stock "* && " ${want[*]} " != *" packaging "* ]]; then
+	want=(packaging "${want[@]}")
 fi
 
 record() {	# record STATUS NAME DETAIL
@@ -64,10 +80,23 @@ run_host() {
 	fi
 }
 
-# run_suite NAME GUEST_DIR: one VM boot; results in build/vm/runs/suite-NAME
+# The DKMS build of the packaged module for Debian's kernels (those given
+# with --kernel, else 6.1, which the stock-kernel suite boots).
+run_packaging() {
+	local ks=() k
+	echo "== packaging (DKMS builds for Debian's kernels)"
+	for k in "${kernels[@]}"; do [[ $k == stock-* ]] && ks+=("${k#stock-}"); done
+	[ ${#ks[@]} -gt 0 ] || ks=(6.1)
+	bash "$top/tests/packaging/dkms-build.sh" "${ks[@]}" > "$res/packaging.tap" 2>&1
+	from_tap packaging "$res/packaging.tap"
+}
+
+# run_suite NAME GUEST_DIR [KERNEL]: one VM boot; results in
+# build/vm/runs/suite-NAME
 run_suite() {
-	local name=$1 gdir=$2 run=$top/build/vm/runs/suite-$1 rc
-	"$top/vm/run.sh" --quiet --name "suite-$name" --timeout "${SUITE_TIMEOUT:-2700}" \
+	local name=$1 gdir=$2 kernel=${3:-debug} run=$top/build/vm/runs/suite-$1 rc
+	"$top/vm/run.sh" --quiet --name "suite-$name" --kernel "$kernel" \
+		--timeout "${SUITE_TIMEOUT:-2700}" \
 		"$top/vm/guest-runner.sh" "$gdir" 2> "$res/$name.vm.err"
 	rc=$?
 	tail -n 3 "$res/$name.vm.err" | sed 's/^/  /'
@@ -77,16 +106,24 @@ run_suite() {
 # splat lines of one test of a run
 splats_of() { awk -F'\t' -v t="$2" '$1 == t { print $2 }' "$1/splats.txt" 2>/dev/null; }
 
+# guest_suite SUITE [KERNEL]: results named SUITE, or SUITE@KERNEL when
+# the kernel is given
 guest_suite() {
-	local suite=$1 run=$top/build/vm/runs/suite-$1 rc t s
+	local dir=$1 kernel=${2:-} suite=$1 run rc t s
+	if [ -n "$kernel" ]; then
+		suite=$dir@$kernel
+	elif [ -f "$top/tests/guest/$dir/KERNEL" ]; then
+		kernel=$(head -n 1 "$top/tests/guest/$dir/KERNEL")
+	fi
+	run=$top/build/vm/runs/suite-$suite
 	echo "== guest suite $suite"
-	run_suite "$suite" "/src/tests/guest/$suite"
+	run_suite "$suite" "/src/tests/guest/$dir" "${kernel:-debug}"
 	rc=$?
 	[ -f "$run/results.tap" ] && while IFS= read -r line; do
 		# A test with a kernel splat fails whatever it returned.
 		case "$line" in "ok "*)
 			t=$(sed -E 's/^ok [0-9]+ - ?//; s/ # .*//' <<<"$line")
-			s=$(splats_of "$run" "$suite/$t" | head -n 1)
+			s=$(splats_of "$run" "$dir/$t" | head -n 1)
 			[ -n "$s" ] && line="not ok - $t # kernel splat: $s" ;;
 		esac
 		echo "$line"
@@ -145,9 +182,15 @@ for w in "${want[@]}"; do
 	case "$w" in
 	lint) run_lint ;;
 	host) run_host ;;
+	packaging) run_packaging ;;
 	selftest) selftest ;;
-	*)	if [ -d "$top/tests/guest/$w" ]; then guest_suite "$w"
-		else record FAIL "$w" "no such suite (tests/guest/$w)"; fi ;;
+	*)	if [ ! -d "$top/tests/guest/$w" ]; then
+			record FAIL "$w" "no such suite (tests/guest/$w)"
+		elif [ ${#kernels[@]} = 0 ]; then
+			guest_suite "$w"
+		else
+			for k in "${kernels[@]}"; do guest_suite "$w" "$k"; done
+		fi ;;
 	esac
 done
 

@@ -8,7 +8,9 @@
 #   --name NAME      run folder build/vm/runs/NAME (default: script name)
 #   --timeout SEC    hard wall-clock limit, the guest is killed after it
 #                    (default $VM_TIMEOUT or 1800)
-#   --kernel FLAVOUR debug (default) or bench
+#   --kernel FLAVOUR debug (default), bench, or stock-6.1 / stock-6.12:
+#                    Debian's own kernel (make stock-kernels), our modules
+#                    for it in build/stock/NAME/modules (the guest's $MODDIR)
 #   --quiet          do not print the script's output at the end
 #
 # The guest sees the repository read-only at /src and the run folder
@@ -33,17 +35,35 @@ while [ $# -gt 0 ]; do
 done
 [ $shell = 1 ] || [ $# -ge 1 ] || { echo "usage: vm/run.sh [options] SCRIPT [ARGS...] | --shell" >&2; exit 2; }
 
-kernel=$top/build/kernel/$flavour/arch/x86/boot/bzImage
-initrd=$top/build/vm/initramfs.cpio
+case "$flavour" in
+stock-*)	# Debian's kernel, its own modules, its early modules in the initrd.
+	sdir=build/stock/${flavour#stock-}
+	kver=$(cat "$top/$sdir/kver" 2>/dev/null || true)
+	kernel=$top/$sdir/root/boot/vmlinuz-$kver
+	initrd=$top/$sdir/initramfs.cpio
+	kmods=/src/$sdir/root/lib/modules
+	genv="export MODDIR=/src/$sdir/modules BLKSNAP_KERNEL=$flavour"
+	make=stock-kernels ;;
+*)	kernel=$top/build/kernel/$flavour/arch/x86/boot/bzImage
+	initrd=$top/build/vm/initramfs.cpio
+	kmods=/src/build/kernel/$flavour-modroot/lib/modules
+	genv="export BLKSNAP_KERNEL=$flavour"
+	make=build ;;
+esac
 for f in "$kernel" "$initrd"; do
-	[ -r "$f" ] || { echo "vm/run.sh: $f missing (run 'make build')" >&2; exit 2; }
+	[ -r "$f" ] || { echo "vm/run.sh: $f missing (run 'make $make')" >&2; exit 2; }
 done
+# A stock initrd embeds vm/init: an older one would boot yesterday's init.
+if [ "$make" = stock-kernels ] && [ "$top/vm/init" -nt "$initrd" ]; then
+	echo "vm/run.sh: $initrd is older than vm/init (run 'make stock-kernels')" >&2; exit 2
+fi
 
 if [ $shell = 1 ]; then name=${name:-shell}; else name=${name:-$(basename "$1" .sh)}; fi
 run=$top/build/vm/runs/$name
 rm -rf "$run"
 mkdir -p "$run/logs"
-echo "/src/build/kernel/$flavour-modroot/lib/modules" > "$run/kmods.path"
+echo "$kmods" > "$run/kmods.path"
+echo "$genv" > "$run/guest-env.sh"	# sourced by vm/init
 
 disks=()
 i=0

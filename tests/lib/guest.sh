@@ -21,6 +21,10 @@ fail() {
 }
 skip() { printf 'SKIP: %s\n' "$*"; exit 77; }
 
+# stock_kernel: the guest runs a distribution kernel without our blkfilter
+# series (the VM sets BLKSNAP_KERNEL: debug, bench, stock-6.1, stock-6.12)
+stock_kernel() { [[ ${BLKSNAP_KERNEL:-} == stock-* ]]; }
+
 # expect_eq ACTUAL EXPECTED WHAT
 expect_eq() {
 	[ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"

@@ -1,9 +1,17 @@
 # Shared by the tests of this suite: . "$(dirname "$0")/common.sh"
 # (not executable, so the runner does not take it for a test). The
 # testfilter module and the blkfilter helper; block devices (wait_for_dev,
-# dm_create, dm_remove) come from tests/lib/dev.sh.
+# dm_create, dm_remove) come from tests/lib/dev.sh. On a stock kernel
+# ($BLKSNAP_KERNEL stock-*) every test of the suite skips here.
 . "$SRC/tests/lib/guest.sh"
 . "$SRC/tests/lib/dev.sh"
+
+# This suite tests the kernel's block-device filter framework (our blkfilter
+# series): a stock kernel has none (blksnap brings its own hook there, which
+# the blksnap suites test). Our kernel must have it: a failure, not a skip.
+stock_kernel && skip "stock kernel: no block-device filter framework (BLKFILTER_* ioctls, testfilter) to test"
+[ -e /sys/block/vda/filter ] ||
+	fail "the kernel has no block-device filters (/sys/block/vda/filter is missing)"
 
 BF=$TBIN/blkfilter
 [ -x "$BF" ] || fail "helper $BF is not built"

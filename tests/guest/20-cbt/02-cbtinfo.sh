@@ -2,7 +2,7 @@
 # CBTINFO arithmetic: block size and count for several device sizes and
 # tracking parameters, including sizes that are not a multiple of a block.
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 cleanup() { blksnap_cleanup; dmsetup remove -f odd1 odd2 2>/dev/null; true; }
 trap cleanup EXIT
 

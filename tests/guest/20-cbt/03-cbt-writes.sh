@@ -2,7 +2,7 @@
 # Writes at known offsets (crossing block boundaries, discard, write
 # zeroes, on a partition) show exactly in the read table after a take.
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 trap blksnap_cleanup EXIT
 K=65536
 

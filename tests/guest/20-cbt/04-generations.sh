@@ -2,7 +2,7 @@
 # changes_number grows by one per take; the generation stays the same until
 # the number would reach 256, then a new generation starts from 0.
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 trap blksnap_cleanup EXIT
 
 load_blksnap

@@ -1,7 +1,7 @@
 #!/bin/bash
 # CBTDIRTY marks both tables; bad requests are refused and change nothing.
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 trap blksnap_cleanup EXIT
 S=$(( (1 << 30) / 512 ))	# sectors of vdb
 

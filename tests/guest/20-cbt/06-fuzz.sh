@@ -2,7 +2,7 @@
 # Bad input for every command: zero and huge lengths, offsets past the end,
 # NULL and unmapped pointers. Nothing may crash or splat.
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 trap blksnap_cleanup EXIT
 
 load_blksnap

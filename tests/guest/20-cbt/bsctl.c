@@ -3,6 +3,9 @@
  * bsctl: a small test helper that issues the blksnap ioctls directly (no
  * libblksnap) and prints the results. On failure it prints "ERR <ENAME>"
  * on stdout and exits with status 1; usage errors exit with status 2.
+ * The filter commands go where the module's backend wants them
+ * (bs_filter_ioctl: the block device, or the control device on a stock
+ * kernel); "bdev-filter" issues IOCTL_BLKSNAP_BDEV_FILTER itself.
  *
  * Pointer arguments of the fuzz commands take a buffer spec:
  *   null   a NULL pointer
@@ -130,7 +133,7 @@ static int blkfilter_ctl(int fd, const char *name, unsigned int cmd,
 	ctl.cmd = cmd;
 	ctl.optlen = *optlen;
 	ctl.opt = (uintptr_t)opt;
-	if (ioctl(fd, BLKFILTER_CTL, &ctl))
+	if (bs_filter_ioctl(fd, BLKFILTER_CTL, &ctl))
 		return errno;
 	*optlen = ctl.optlen;
 	return 0;
@@ -466,22 +469,14 @@ static int refcnt(void)
 	return module_refcnt("blksnap");
 }
 
-/* filter_of: what /sys/block/<dev>/filter names, "" when nothing */
+/* filter_of: the filter attached to the device @dev, "" when none */
 static void filter_of(const char *dev, char *buf, size_t len)
 {
-	char path[128];
-	FILE *f;
+	struct stat st;
 
-	snprintf(path, sizeof(path), "/sys/block/%s/filter",
-		 strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev);
-	buf[0] = '\0';
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	if (!fgets(buf, len, f))
-		buf[0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	fclose(f);
+	if (stat(dev, &st) ||
+	    bs_filter_of(major(st.st_rdev), minor(st.st_rdev), buf, len))
+		snprintf(buf, len, "? (%s)", strerror(errno));
 }
 
 /*
@@ -510,7 +505,7 @@ static int do_loadcycles(int argc, char **argv)
 		}
 		close(ko);
 		dfd = open_dev(argv[3], O_RDWR | O_DIRECT);
-		if (ioctl(dfd, BLKFILTER_ATTACH, &name)) {
+		if (bs_filter_ioctl(dfd, BLKFILTER_ATTACH, &name)) {
 			printf("round %llu: attach: ", i);
 			return fail(errno);
 		}
@@ -529,7 +524,7 @@ static int do_loadcycles(int argc, char **argv)
 			       refcnt());
 			return 1;
 		}
-		if (ioctl(dfd, BLKFILTER_DETACH, &name)) {
+		if (bs_filter_ioctl(dfd, BLKFILTER_DETACH, &name)) {
 			printf("round %llu: detach: ", i);
 			return fail(errno);
 		}
@@ -607,8 +602,8 @@ int main(int argc, char **argv)
 		fname = argc > 3 ? argv[3] : "blksnap";
 		memcpy(name.name, fname, strnlen(fname, sizeof(name.name)));
 		fd = open_dev(argv[2], O_RDONLY);
-		if (ioctl(fd, cmd[0] == 'a' ? BLKFILTER_ATTACH :
-			  BLKFILTER_DETACH, &name))
+		if (bs_filter_ioctl(fd, cmd[0] == 'a' ? BLKFILTER_ATTACH :
+				    BLKFILTER_DETACH, &name))
 			return fail(errno);
 		return 0;
 	}

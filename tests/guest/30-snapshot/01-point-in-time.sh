@@ -3,7 +3,7 @@
 # several overwrite patterns; the image appears and disappears with the
 # snapshot and has the original's size and block sizes.
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 trap blksnap_cleanup EXIT
 N=4096	# 16 MiB of 4 KiB stamps
 

@@ -2,7 +2,7 @@
 # Regular-file and directory (O_TMPFILE) difference storage, one and two
 # devices in a snapshot; the file grows in steps up to the limit.
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 trap 'blksnap_cleanup /mnt' EXIT
 N=2048
 

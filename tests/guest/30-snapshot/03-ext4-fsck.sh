@@ -3,7 +3,7 @@
 # file system, and it can be mounted and written (changes stay in the
 # difference storage).
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 cleanup() { kill $writer 2>/dev/null; wait 2>/dev/null; umount /mnt/img /mnt/orig 2>/dev/null; blksnap_cleanup; true; }
 trap cleanup EXIT
 writer=

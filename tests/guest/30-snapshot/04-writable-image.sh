@@ -2,7 +2,7 @@
 # Writes to an image land in the difference storage only, read back from
 # the image, and mark both CBT tables of the original.
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 trap blksnap_cleanup EXIT
 
 load_blksnap

@@ -3,7 +3,7 @@
 # ENOSPC, one corrupted event is queued, image I/O fails, the original
 # keeps every write and CBT keeps tracking.
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 trap 'blksnap_cleanup /mnt' EXIT
 
 load_blksnap diff_storage_minimum=2048	# 1 MiB steps

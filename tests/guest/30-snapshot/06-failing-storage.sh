@@ -1,7 +1,7 @@
 #!/bin/bash
 # I/O errors of the difference storage corrupt only the snapshot.
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 cleanup() { blksnap_cleanup; dmsetup remove -f bsflaky 2>/dev/null; true; }
 trap cleanup EXIT
 

@@ -5,7 +5,7 @@
 # new generation right after every take); the change number grows by exactly
 # one per take. The loop is one bsctl process (takeloop).
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 command -v fio > /dev/null || skip "no fio"
 seed=${BLKSNAP_SEED:-$(date +%s)}
 echo "# seed=$seed"

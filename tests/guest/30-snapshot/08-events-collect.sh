@@ -2,7 +2,7 @@
 # WAIT_EVENT timeout (milliseconds) and EINTR; COLLECT with NULL, too small
 # and exact arrays.
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 trap blksnap_cleanup EXIT
 
 load_blksnap

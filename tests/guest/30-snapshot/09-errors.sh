@@ -1,7 +1,7 @@
 #!/bin/bash
 # Every error code of the snapshot lifecycle.
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 trap 'blksnap_cleanup /mnt' EXIT
 Z=00000000-0000-0000-0000-000000000000
 

@@ -3,7 +3,7 @@
 # with snapshots alive, removal of the original device while its snapshot
 # is held (refused for dm, deferred for loop, forced by null_blk).
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 cleanup() {
 	umount /mnt/img 2>/dev/null
 	blksnap_cleanup

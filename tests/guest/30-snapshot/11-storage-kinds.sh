@@ -4,7 +4,7 @@
 # devices in one snapshot: each image shows exactly the stamps of the take
 # instant, each original exactly what was written after it.
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 trap 'blksnap_cleanup /mnt/ext4 /mnt/tmpfs' EXIT
 N=2048			# 1 MiB stamped on each device
 LIMIT=$((32 * 2048))	# 32 MiB

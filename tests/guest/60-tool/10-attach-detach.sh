@@ -7,7 +7,7 @@ tool_setup
 expect_tool_err 1 "blksnap: cbtinfo: /dev/vda: the blksnap filter is not attached" "$BS" cbtinfo /dev/vda
 expect_tool_err 1 "blksnap: detach: /dev/vda: no filter is attached" "$BS" detach /dev/vda
 expect_ok "$BS" attach /dev/vda
-expect_eq "$(cat /sys/block/vda/filter)" "blksnap" "sysfs filter after attach"
+expect_eq "$(filter_of /dev/vda)" "blksnap" "filter after attach"
 expect_tool_err 1 "blksnap: attach: /dev/vda: the filter is already attached" "$BS" attach /dev/vda
 expect_tool_err 1 "blksnap: attach: /dev/vda: no such filter is registered" "$BS" attach /dev/vda --filter nosuch
 expect_fail rmmod blksnap
@@ -23,7 +23,7 @@ gen=$(json_get generation <<<"$info")
 "$BS" cbtinfo /dev/vda | grep -q "^generation: *$gen\$" || fail "human cbtinfo lacks the generation"
 
 expect_ok "$BS" detach /dev/vda
-expect_eq "$(cat /sys/block/vda/filter)" "" "sysfs filter after detach"
+expect_eq "$(filter_of /dev/vda)" "" "filter after detach"
 expect_ok "$BS" attach /dev/vda
 gen2=$("$BS" cbtinfo /dev/vda --json | json_get generation)
 [ "$gen2" != "$gen" ] || fail "re-attach kept generation $gen"
@@ -33,8 +33,8 @@ expect_ok "$BS" detach /dev/vda
 echo ',256M' | sfdisk -q /dev/vdb || fail "sfdisk failed"
 wait_for_dev /dev/vdb1
 expect_ok "$BS" attach /dev/vdb1
-expect_eq "$(cat /sys/block/vdb/vdb1/filter)" "blksnap" "sysfs filter of the partition"
-expect_eq "$(cat /sys/block/vdb/filter)" "" "the whole disk has no filter"
+expect_eq "$(filter_of /dev/vdb1)" "blksnap" "filter of the partition"
+expect_eq "$(filter_of /dev/vdb)" "" "the whole disk has no filter"
 expect_eq "$("$BS" cbtinfo /dev/vdb1 --json | json_get capacity)" 268435456 "partition capacity"
 expect_ok "$BS" detach /dev/vdb1
 wipefs -qa /dev/vdb >/dev/null 2>&1 || dd if=/dev/zero of=/dev/vdb bs=1M count=1 status=none

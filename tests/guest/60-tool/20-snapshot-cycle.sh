@@ -9,7 +9,7 @@ stamp /dev/vdb A 0 256
 
 id=$("$BS" snapshot create --storage /dev/vdd --limit 2G /dev/vda /dev/vdb) || fail "create failed"
 [[ $id =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]] || fail "create printed '$id'"
-expect_eq "$(cat /sys/block/vda/filter)" "blksnap" "create attached vda"
+expect_eq "$(filter_of /dev/vda)" "blksnap" "create attached vda"
 expect_eq "$("$BS" snapshot collect)" "$id" "collect lists the snapshot"
 expect_eq "$("$BS" snapshot collect --json)" "{\"snapshots\":[\"$id\"]}" "collect (json)"
 expect_eq "$("$BS" snapshot info /dev/vda --json | json_get image)" "" "no image before take"
@@ -40,7 +40,7 @@ verify /dev/vda A 200 8
 expect_ok "$BS" snapshot destroy "$id"
 [ ! -e "$(image /dev/vda)" ] || fail "image still present after destroy"
 expect_eq "$("$BS" snapshot collect)" "" "collect after destroy"
-expect_eq "$(cat /sys/block/vda/filter)" "blksnap" "filter stays attached after destroy"
+expect_eq "$(filter_of /dev/vda)" "blksnap" "filter stays attached after destroy"
 expect_eq "$("$BS" snapshot info /dev/vda --json | json_get image)" "" "no image after destroy"
 verify /dev/vda B 0 128
 verify /dev/vdb B 64 128

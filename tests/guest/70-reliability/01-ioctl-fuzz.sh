@@ -9,7 +9,7 @@
 # BLKSNAP_SEED=n replays a run; BLKSNAP_SOAK=S fuzzes for S seconds instead
 # of BLKSNAP_FUZZ_CALLS (100000) calls.
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 FUZZ=$TBIN/fuzz
 [ -x "$FUZZ" ] || fail "test helper fuzz is not built"
 # (no process for the seed: every exec costs ~0.6 s in the guest)
@@ -60,7 +60,7 @@ log "fuzz: exit $rc after $(( SECONDS - start )) s"
 # Nothing left behind: the fuzzer destroyed its snapshots and detached.
 out=$("$BSCTL" collect)
 expect_eq "$out" "count=0" "snapshots left"
-left=$(grep -l . /sys/block/*/filter /sys/block/*/*/filter 2>/dev/null)
+left=$(attached_filters)
 [ -z "$left" ] || fail "filters left: $left"
 imgs=(/dev/blksnap-image_*)
 [ -e "${imgs[0]}" ] && fail "images left: ${imgs[*]}"

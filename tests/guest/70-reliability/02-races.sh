@@ -9,7 +9,7 @@
 # A taken snapshot holds its originals open: dm removal is refused (EBUSY)
 # and a loop clear is deferred to the destroy.
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 RACES=$TBIN/races
 [ -x "$RACES" ] || fail "test helper races is not built"
 KO=$(module_ko blksnap)
@@ -45,8 +45,7 @@ for f in /dev/blksnap-image_* /tmp/races-ds/* /sys/block/loop4[01]; do
 	[ -e "$f" ] && fail "$f left after the end"
 done
 grep -qs bsrace /sys/block/dm-*/dm/name && fail "dm device left after the end"
-read -r f < /sys/block/vdb/filter
-expect_eq "$f" "" "filter of vdb"
+expect_eq "$(filter_of /dev/vdb)" "" "filter of vdb"
 while read -r k v _; do [ "$k" = Slab: ] && slab_after=$v; done < /proc/meminfo
 echo "FIGURE races_slab_kib_before=$slab_before races_slab_kib_after=$slab_after"
 exit 0

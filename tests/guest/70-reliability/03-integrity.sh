@@ -5,7 +5,7 @@
 # point-in-time content and every original what was written, sector by
 # sector (see integrity.c). BLKSNAP_SOAK=S: rounds of snapshots for S s.
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 INT=$TBIN/integrity
 [ -x "$INT" ] || fail "test helper integrity is not built"
 MIB=128		# each original; the 4 GiB storage holds both whole

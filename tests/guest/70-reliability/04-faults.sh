@@ -7,7 +7,7 @@
 # an acknowledged write; the snapshot stays exact or reports itself
 # corrupted (see faults.c). BLKSNAP_SOAK=S: S seconds in all.
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 FAULTS=$TBIN/faults
 [ -x "$FAULTS" ] || fail "test helper faults is not built"
 for a in fail_make_request failslab fail_page_alloc; do

@@ -7,7 +7,7 @@
 # with the snapshot (races.c, "security" and "perm").
 # Few processes on purpose: an exec costs 0.6 s (2-4 s under load) here.
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 RACES=$TBIN/races
 [ -x "$RACES" ] || fail "test helper races is not built"
 DS=/tmp/secds

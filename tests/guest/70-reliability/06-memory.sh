@@ -2,7 +2,7 @@
 # Memory accounting, exact: the module counts every object it keeps
 # (debugfs blksnap/objects: trackers, CBT maps, snapshots and their
 # devices, event queues and events, difference storages and areas, chunks,
-# buffers and their pages, images)
+# buffers and their pages, images, the filter backend's per-device state)
 # and its vmalloc areas are listed in /proc/vmallocinfo. Per tracked
 # device, per changed chunk and over 1,000 take/destroy cycles (more with
 # BLKSNAP_SOAK; each writing a chunk, so copy-on-write state is created
@@ -12,7 +12,7 @@
 # between two idle readings: they are printed (with the slab caches that
 # grew most) as figures, not used as the verdict. Measurements: memcycles.
 . "$SRC/tests/lib/bsctl.sh"
-need_blkfilter
+need_filter_backend
 MC=$TBIN/memcycles
 [ -x "$MC" ] || fail "helper memcycles is not built"
 seed=${BLKSNAP_SEED:-$(date +%s)}
@@ -123,7 +123,7 @@ bs attach /dev/vdb
 # Warm up: the first takes create caches and workers that stay.
 bs takeloop /dev/vdb /dev/vdc 5 0 1 1 > /dev/null
 objs base
-expect_objs base "one device attached, no snapshot" tracker=1 cbt_map=1
+expect_objs base "one device attached, no snapshot" tracker=1 cbt_map=1 filter=1
 
 # Noise: the idle state measured twice (the second is also (a)'s baseline).
 st idle
@@ -151,7 +151,8 @@ tbl=$(( (bc + 4095) / 4096 * 4096 + 4096 ))
 expect_eq "$(grown dev0 dev1 bsv_areas)" $((2 * NDEV)) "vmalloc areas for $NDEV tracked devices"
 expect_eq "$(grown dev0 dev1 bsv_bytes)" $((2 * NDEV * tbl)) "vmalloc bytes for $NDEV tracked devices"
 objs dev1
-expect_objs dev1 "$((NDEV + 1)) devices attached" tracker=$((NDEV + 1)) cbt_map=$((NDEV + 1))
+expect_objs dev1 "$((NDEV + 1)) devices attached" tracker=$((NDEV + 1)) cbt_map=$((NDEV + 1)) \
+	filter=$((NDEV + 1))
 # The tracker itself is a few slab objects: below the noise, reported as
 # measured.
 vm_dev=$(( $(grown dev0 dev1 vmalloc_kib) * 1024 / NDEV ))
@@ -171,7 +172,7 @@ same_objs base dev2 "objects after detaching $NDEV devices"
 id=$(snap_take /dev/vdc 0 /dev/vdb) || exit 1
 st chunk0
 objs chunk0
-expect_objs chunk0 "snapshot taken" tracker=1 cbt_map=1 snapshot=1 \
+expect_objs chunk0 "snapshot taken" tracker=1 cbt_map=1 filter=1 snapshot=1 \
 	snapshot_device=1 event_queue=1 diff_storage=1 diff_area=1 image=1 \
 	diff_buffer=1 buffer_page=$chunk0_o_buffer_page
 expect_eq "$chunk0_bsv_bytes" "$idle_bsv_bytes" "blksnap vmalloc after detaching $NDEV devices"

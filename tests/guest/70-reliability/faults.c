@@ -267,8 +267,11 @@ static void *freader(void *arg)
 	while (!atomic_load(&stop)) {
 		unsigned int n = 8 << rnd(rs, 7);
 		uint64_t sector = rnd(rs, d->nsect / 8 - n / 8 + 1) * 8;
-		ssize_t r = pread(d->img_d, buf, (size_t)n * SECT,
-				  sector * SECT);
+		ssize_t r;
+
+		/* A read that succeeds must fill the buffer: no stale data. */
+		memset(buf, 0xa5, (size_t)n * SECT);
+		r = pread(d->img_d, buf, (size_t)n * SECT, sector * SECT);
 
 		if (r < 0 && errno == EIO) {
 			atomic_fetch_add(&reads_eio, 1);

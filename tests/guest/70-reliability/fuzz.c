@@ -14,6 +14,11 @@
  * guard page. Some direct writes (read back and compared) and snapshot
  * image reads and writes run in between, so that copy-on-write happens.
  *
+ * The BLKFILTER ioctls go where the module's filter backend takes them:
+ * the block device itself (blkfilter), or the control device, wrapped in
+ * IOCTL_BLKSNAP_BDEV_FILTER (ftrace, a stock kernel), where the wrapper
+ * itself is fuzzed too: descriptors, commands and argument pointers.
+ *
  * Every ioctl result is checked against the errors documented for that
  * call (SPEC.md, docs/design.md, the blkfilter documentation); where the
  * outcome is certain (bad argument pointer, unknown command, stale UUID...)
@@ -49,6 +54,7 @@
 #include <unistd.h>
 #include <linux/fs.h>
 #include <linux/blk-filter.h>	/* and the BLKFILTER_* ioctl numbers */
+#include "../helpers.h"
 #include <linux/blksnap.h>
 
 
@@ -68,7 +74,7 @@ enum {
 	B_OK, B_EPERM, B_ENOENT, B_ESRCH, B_EINTR, B_EIO, B_ENOMEM, B_EFAULT,
 	B_EBUSY, B_ENODEV, B_ENOTDIR, B_EINVAL, B_ENOTTY, B_ENOSPC,
 	B_ENAMETOOLONG, B_ENODATA, B_EALREADY, B_EAGAIN, B_ENXIO, B_EOPNOTSUPP,
-	B_OTHER,
+	B_EBADF, B_ENOTBLK, B_OTHER,
 };
 #define M(x) (1u << B_##x)
 
@@ -95,6 +101,8 @@ static unsigned int ebit(int e)
 	case EAGAIN: return B_EAGAIN;
 	case ENXIO: return B_ENXIO;
 	case EOPNOTSUPP: return B_EOPNOTSUPP;
+	case EBADF: return B_EBADF;
+	case ENOTBLK: return B_ENOTBLK;
 	default: return B_OTHER;
 	}
 }
@@ -167,6 +175,8 @@ static bool verbose;		/* -v: print every call and its result */
 static int ctl_fd;
 static long pagesz;
 static char *page_none, *page_ro;
+static int null_fd, dir_fd;	/* descriptors of a non-block file */
+static bool ftrace;		/* filter backend: see bs_ftrace() */
 static volatile int stop;
 static uint64_t deadline_ns;
 static struct thr threads[MAX_THREADS];
@@ -235,7 +245,8 @@ static void mask_str(unsigned int mask, char *s, size_t len)
 {
 	static const int errs[] = { 0, EPERM, ENOENT, ESRCH, EINTR, EIO,
 		ENOMEM, EFAULT, EBUSY, ENODEV, ENOTDIR, EINVAL, ENOTTY, ENOSPC,
-		ENAMETOOLONG, ENODATA, EALREADY, EAGAIN, ENXIO, EOPNOTSUPP };
+		ENAMETOOLONG, ENODATA, EALREADY, EAGAIN, ENXIO, EOPNOTSUPP,
+		EBADF, ENOTBLK };
 	size_t n = 0;
 
 	s[0] = 0;
@@ -260,9 +271,15 @@ static void bad(struct thr *t, const char *fmt, ...)
 	t->bad++;
 }
 
+static bool is_filter_cmd(unsigned long cmd)
+{
+	return cmd == BLKFILTER_ATTACH || cmd == BLKFILTER_DETACH ||
+	       cmd == BLKFILTER_CTL;
+}
+
 /*
  * Issue one ioctl and check its result against @allowed. Returns the error
- * (0 on success).
+ * (0 on success). A BLKFILTER command goes where the backend takes it.
  */
 static int call(struct thr *t, enum op op, int fd, unsigned long cmd,
 		void *arg, unsigned int allowed)
@@ -271,7 +288,10 @@ static int call(struct thr *t, enum op op, int fd, unsigned long cmd,
 	int ret, e;
 
 	t->call_start = start;
-	ret = ioctl(fd, cmd, arg);
+	if (is_filter_cmd(cmd))
+		ret = bs_filter_ioctl_via(ctl_fd, fd, cmd, arg);
+	else
+		ret = ioctl(fd, cmd, arg);
 	e = ret ? errno : 0;
 	t->call_start = 0;
 	t->op_ns[op] += now_ns() - start;
@@ -829,30 +849,6 @@ static void op_badcmd(struct thr *t)
 	call(t, OP_BADCMD, ctl_fd, cmd, p, M(ENOTTY));
 }
 
-/*
- * BDEV_FILTER: the filter commands through the control device exist for
- * the "ftrace" backend only; this kernel has block-device filters, so the
- * module refuses them with EOPNOTSUPP once the argument is read.
- */
-static void op_bdev_filter(struct thr *t)
-{
-	static const unsigned int cmds[] = { BLKFILTER_ATTACH, BLKFILTER_DETACH,
-					     BLKFILTER_CTL, 0, 0xffffffff };
-	struct blksnap_bdev_filter bf = {
-		.bdev_fd = chance(t, 50) ? devs[rnd(t, ndevs)].fd :
-					    (int)rnd(t, 1024) - 1,
-		.cmd = cmds[rnd(t, 5)],
-		.arg = rnd64(t),
-	};
-	enum pkind k = pick_kind(t);
-	void *p = mkptr(t, k, t->arg, t->edge_a, &bf, sizeof(bf), NULL);
-
-	describe(t, "BDEV_FILTER arg=%s fd=%d cmd=%#x", pk_name[k], bf.bdev_fd,
-		 bf.cmd);
-	call(t, OP_BDEVFILTER, ctl_fd, IOCTL_BLKSNAP_BDEV_FILTER, p,
-	     kind_bad(k) ? M(EFAULT) : M(EOPNOTSUPP));
-}
-
 /* ---- BLKFILTER ioctls ---- */
 
 enum nkind { N_BLKSNAP, N_BLKSNAP_JUNK, N_EMPTY, N_OTHER, N_NONUL };
@@ -887,8 +883,177 @@ static enum nkind fill_name(struct thr *t, __u8 *name, unsigned int pct)
 	return nk;
 }
 
-/* ATTACH or DETACH on @fd (@isblk: a block device). */
-static void op_attach_detach(struct thr *t, int fd, bool isblk,
+/*
+ * BDEV_FILTER: the filter commands through the control device. On a kernel
+ * with block-device filters (blkfilter) the module refuses them with
+ * EOPNOTSUPP once the argument is read.
+ *
+ * On the ftrace backend they are the way (every ATTACH, DETACH and CTL
+ * call of this fuzzer goes there already, valid arguments mostly); here
+ * the wrapper itself gets nonsense: descriptors that are closed or absurd
+ * (EBADF) or not a block device (ENOTBLK), commands that are none of the
+ * three (EINVAL), argument pointers that are bad (EFAULT) or point to a
+ * read-only page of zeros (an empty filter name). Which of several wrong
+ * fields is reported first is not specified: any of theirs is accepted.
+ * A valid wrapper gets what the block-device ioctl would answer.
+ */
+static unsigned int op_bdev_filter_ftrace(struct thr *t,
+					  struct blksnap_bdev_filter *bf,
+					  enum pkind k)
+{
+	static const unsigned int badcmds[] = { 0, 0xffffffff,
+		_IOWR(0x12, 139, struct blkfilter_name),
+		_IOWR(0x12, 143, struct blkfilter_name),
+		_IOWR(0x12, 140, struct blkfilter_ctl),
+		_IOR(0x12, 140, struct blkfilter_name),
+		_IOW(0x12, 142, struct blkfilter_ctl),
+		_IOWR(BLKSNAP, blksnap_ioctl_bdev_filter,
+		      struct blksnap_bdev_filter),
+		IOCTL_BLKSNAP_VERSION };
+	static const unsigned int cmds[] = { BLKFILTER_ATTACH,
+		BLKFILTER_DETACH, BLKFILTER_CTL };
+	union {
+		struct blkfilter_name n;
+		struct blkfilter_ctl c;
+	} a;
+	unsigned int allowed = 0, env = 0, r = rnd(t, 100);
+	enum pkind ak = pick_kind(t);
+	enum nkind nk = N_BLKSNAP;
+	const char *fdk;
+	bool cmd_ok;
+	size_t asize;
+	void *arg;
+	int fd;
+
+	/* the descriptor */
+	if (r < 55) {
+		fd = devs[rnd(t, ndevs)].fd;
+		fdk = "device";
+	} else if (r < 65) {
+		fd = ctl_fd;
+		fdk = "control";
+		env |= M(ENOTBLK);
+	} else if (r < 72) {
+		fd = chance(t, 50) ? null_fd : dir_fd;
+		fdk = "file";
+		env |= M(ENOTBLK);
+	} else {
+		/* never open: negative, or above any descriptor limit */
+		switch (rnd(t, 4)) {
+		case 0: fd = -1; break;
+		case 1: fd = INT_MIN; break;
+		case 2: fd = INT_MAX; break;
+		default: fd = (1 << 20) + (int)rnd(t, 1 << 20); break;
+		}
+		fdk = "bad";
+		env |= M(EBADF);
+	}
+
+	/* the command */
+	if (chance(t, 80)) {
+		bf->cmd = cmds[rnd(t, 3)];
+	} else if (chance(t, 70)) {
+		bf->cmd = badcmds[rnd(t, sizeof(badcmds) / sizeof(badcmds[0]))];
+	} else {
+		bf->cmd = (uint32_t)rnd64(t);
+		if (is_filter_cmd(bf->cmd))
+			bf->cmd = 0;
+	}
+	cmd_ok = is_filter_cmd(bf->cmd);
+	if (!cmd_ok)
+		env |= M(EINVAL);
+
+	/* the argument: what the command wants, or nonsense */
+	memset(&a, 0, sizeof(a));
+	if (bf->cmd == BLKFILTER_CTL) {
+		nk = fill_name(t, a.c.name, 90);
+		if (chance(t, 50)) {
+			a.c.cmd = BLKFILTER_CTL_BLKSNAP_CBTINFO;
+			a.c.optlen = sizeof(struct blksnap_cbtinfo);
+		} else {
+			a.c.cmd = BLKFILTER_CTL_BLKSNAP_SNAPSHOTINFO;
+			a.c.optlen = sizeof(struct blksnap_snapshotinfo);
+		}
+		a.c.opt = (uintptr_t)t->buf;
+		asize = sizeof(a.c);
+	} else {
+		nk = fill_name(t, a.n.name, 85);
+		asize = sizeof(a.n);
+	}
+	if (chance(t, 10)) {
+		/* a random address the kernel cannot read: EFAULT */
+		ak = P_KERNEL;
+		arg = (void *)(uintptr_t)(rnd64(t) | (1ULL << 63));
+	} else {
+		arg = mkptr(t, ak, t->buf + BIGBUF, t->edge_b, &a, asize, NULL);
+	}
+	bf->arg = (uintptr_t)arg;
+	bf->bdev_fd = fd;
+
+	if (env) {
+		/* a valid command may read its argument before the checks */
+		allowed = env;
+		if (cmd_ok && kind_bad(ak))
+			allowed |= M(EFAULT);
+	} else if (kind_bad(ak)) {
+		allowed = M(EFAULT);
+	} else if (ak == P_RO) {
+		/* zeros: an empty name */
+		allowed = bf->cmd == BLKFILTER_DETACH ? M(ENOENT) | M(EINVAL) :
+							 M(ENOENT);
+	} else if (nk == N_NONUL) {
+		allowed = M(EINVAL);
+	} else if (bf->cmd == BLKFILTER_ATTACH) {
+		allowed = nk != N_BLKSNAP ? M(ENOENT) :
+			  M(OK) | M(EALREADY) | M(ENODEV) | M(ENOMEM);
+	} else if (bf->cmd == BLKFILTER_DETACH) {
+		allowed = nk != N_BLKSNAP ? M(ENOENT) | M(EINVAL) :
+			  M(OK) | M(ENOENT);
+	} else {
+		/* CTL: another thread may detach the filter at any time */
+		allowed = nk != N_BLKSNAP ? M(ENOENT) :
+			  M(OK) | M(ENOENT) | M(ENOMEM);
+	}
+	/* the wrapper itself unreadable: nothing else is looked at */
+	if (kind_bad(k))
+		allowed = M(EFAULT);
+	else if (k == P_RO)	/* zeros: descriptor 0, command 0 */
+		allowed = M(EINVAL) | M(EBADF) | M(ENOTBLK);
+	describe(t, "BDEV_FILTER arg=%s fd=%d(%s) cmd=%#x cmd_arg=%s name_kind=%d",
+		 pk_name[k], fd, fdk, bf->cmd, pk_name[ak], nk);
+	return allowed;
+}
+
+static void op_bdev_filter(struct thr *t)
+{
+	static const unsigned int cmds[] = { BLKFILTER_ATTACH, BLKFILTER_DETACH,
+					     BLKFILTER_CTL, 0, 0xffffffff };
+	struct blksnap_bdev_filter bf = {
+		.bdev_fd = chance(t, 50) ? devs[rnd(t, ndevs)].fd :
+					    (int)rnd(t, 1024) - 1,
+		.cmd = cmds[rnd(t, 5)],
+		.arg = rnd64(t),
+	};
+	enum pkind k = pick_kind(t);
+	unsigned int allowed;
+	void *p;
+
+	if (ftrace) {
+		allowed = op_bdev_filter_ftrace(t, &bf, k);
+	} else {
+		allowed = kind_bad(k) ? M(EFAULT) : M(EOPNOTSUPP);
+		describe(t, "BDEV_FILTER arg=%s fd=%d cmd=%#x", pk_name[k],
+			 bf.bdev_fd, bf.cmd);
+	}
+	p = mkptr(t, k, t->arg, t->edge_a, &bf, sizeof(bf), NULL);
+	call(t, OP_BDEVFILTER, ctl_fd, IOCTL_BLKSNAP_BDEV_FILTER, p, allowed);
+}
+
+/*
+ * ATTACH or DETACH on @fd (@isblk: a block device; @isimg: one of the
+ * module's snapshot images, which it refuses to filter: EINVAL).
+ */
+static void op_attach_detach(struct thr *t, int fd, bool isblk, bool isimg,
 			     bool attach, const char *what)
 {
 	struct blkfilter_name n, *p;
@@ -900,6 +1065,8 @@ static void op_attach_detach(struct thr *t, int fd, bool isblk,
 		allowed = M(EINVAL);
 	else if (attach && nk != N_BLKSNAP)
 		allowed = M(ENOENT);	/* no such filter */
+	else if (attach && isimg)	/* ENODEV: destroyed meanwhile */
+		allowed = M(EINVAL) | M(ENODEV) | M(ENOMEM);
 	else if (attach)
 		allowed = M(OK) | M(EALREADY) | M(ENODEV) | M(ENOMEM);
 	else if (nk != N_BLKSNAP)
@@ -911,8 +1078,8 @@ static void op_attach_detach(struct thr *t, int fd, bool isblk,
 		allowed = M(EFAULT);
 	else if (k == P_RO)
 		allowed = attach ? M(ENOENT) : M(ENOENT) | M(EINVAL);
-	if (!isblk)
-		allowed = M(ENOTTY);
+	if (!isblk)	/* no such ioctl; not a block device (ftrace) */
+		allowed = ftrace ? M(ENOTBLK) : M(ENOTTY);
 	describe(t, "%s %s arg=%s name_kind=%d", attach ? "ATTACH" : "DETACH",
 		 what, pk_name[k], nk);
 	call(t, attach ? OP_ATTACH : OP_DETACH, fd,
@@ -1195,8 +1362,8 @@ static void op_ctl(struct thr *t, enum op op, int fd, bool isblk,
 		allowed = M(EFAULT);
 	else if (k == P_RO)
 		allowed = M(ENOENT);		/* empty name */
-	if (!isblk)
-		allowed = M(ENOTTY);
+	if (!isblk)	/* no such ioctl; not a block device (ftrace) */
+		allowed = ftrace ? M(ENOTBLK) : M(ENOTTY);
 	describe(t, "CTL %s cmd=%u name_kind=%d arg=%s optlen=%u opt=%s map=%u+%u buf=%s room=%u uuid=%s",
 		 what, c.cmd, nk, pk_name[k], c.optlen, pk_name[ok], map_off,
 		 map_len, pk_name[mk], map_room, uk_name[uk]);
@@ -1341,6 +1508,30 @@ static bool stamp_ok(struct thr *t, int d, uint64_t b)
 }
 
 /*
+ * The kernel's name of the disk @fd is open on (the last part of its
+ * /sys/dev/block link, in @link of @len bytes), or NULL when it has none
+ * (deleted meanwhile).
+ */
+static const char *disk_name_of(int fd, char *link, size_t len)
+{
+	char sys[64];
+	struct stat st;
+	const char *base;
+	ssize_t n;
+
+	if (fstat(fd, &st))
+		return NULL;
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u",
+		 major(st.st_rdev), minor(st.st_rdev));
+	n = readlink(sys, link, len - 1);
+	if (n <= 0)
+		return NULL;
+	link[n] = 0;
+	base = strrchr(link, '/');
+	return base ? base + 1 : link;
+}
+
+/*
  * Whether @fd is the image of device @rdev. Image minors are dynamic and
  * reused at once: between the path lookup of an image destroyed meanwhile
  * and the open, its minor can go to the image of another device. While
@@ -1348,22 +1539,27 @@ static bool stamp_ok(struct thr *t, int d, uint64_t b)
  */
 static bool image_is(int fd, dev_t rdev)
 {
-	char sys[64], link[PATH_MAX], want[64];
-	struct stat st;
-	size_t lw;
-	ssize_t n;
+	char link[PATH_MAX], want[64];
+	const char *name = disk_name_of(fd, link, sizeof(link));
 
-	if (fstat(fd, &st))
-		return false;
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u",
-		 major(st.st_rdev), minor(st.st_rdev));
-	n = readlink(sys, link, sizeof(link) - 1);
-	if (n <= 0)
+	if (!name)
 		return false;	/* deleted meanwhile: nothing to check */
-	link[n] = 0;
-	lw = (size_t)snprintf(want, sizeof(want), "/blksnap-image_%u:%u",
-			      major(rdev), minor(rdev));
-	return (size_t)n >= lw && !strcmp(link + n - lw, want);
+	snprintf(want, sizeof(want), "blksnap-image_%u:%u", major(rdev),
+		 minor(rdev));
+	return !strcmp(name, want);
+}
+
+/*
+ * Whether the disk of @fd, opened by an image's path, is not an image
+ * after all: sysfs names it, and the name is not blksnap-image_*. (An
+ * image destroyed meanwhile has no sysfs entry: still an image.)
+ */
+static bool fd_is_other_disk(int fd)
+{
+	char link[PATH_MAX];
+	const char *name = disk_name_of(fd, link, sizeof(link));
+
+	return name && strncmp(name, "blksnap-image_", 14) != 0;
 }
 
 /* Read (or write and read back) a block of a device's snapshot image. */
@@ -1450,7 +1646,7 @@ static void op_path(struct thr *t)
 	uint64_t size = 0;
 	uint32_t r = rnd(t, 100), sel = rnd(t, 100);
 	int d = rnd(t, ndevs), fd;
-	bool isblk;
+	bool isblk, isimg;
 
 	if (r < 25) {
 		snprintf(path, sizeof(path), "%s", devs[d].path);
@@ -1468,10 +1664,11 @@ static void op_path(struct thr *t)
 		isblk = false;
 	if (!isblk)
 		st.st_rdev = 0;
+	isimg = isblk && r >= 25 && r < 70 && !fd_is_other_disk(fd);
 	if (sel < 15)
-		op_attach_detach(t, fd, isblk, true, path);
+		op_attach_detach(t, fd, isblk, isimg, true, path);
 	else if (sel < 20)
-		op_attach_detach(t, fd, isblk, false, path);
+		op_attach_detach(t, fd, isblk, isimg, false, path);
 	else
 		op_ctl(t, OP_CBTINFO + rnd(t, OP_CTLBAD - OP_CBTINFO + 1), fd,
 		       isblk, size, cbt_blocks(size), st.st_rdev, path);
@@ -1498,7 +1695,7 @@ static void one_op(struct thr *t)
 	case OP_WAIT: op_wait(t); break;
 	case OP_BADCMD: op_badcmd(t); break;
 	case OP_ATTACH: case OP_DETACH:
-		op_attach_detach(t, devs[d].fd, true, op == OP_ATTACH,
+		op_attach_detach(t, devs[d].fd, true, false, op == OP_ATTACH,
 				 devs[d].path);
 		break;
 	case OP_WRITE: op_write(t); break;
@@ -1731,6 +1928,15 @@ int main(int argc, char **argv)
 	ctl_fd = open("/dev/" BLKSNAP_CTL, O_RDWR);
 	if (ctl_fd < 0) {
 		perror("/dev/" BLKSNAP_CTL);
+		return 2;
+	}
+	/* The module is loaded (it holds ctl_fd): its backend is known. */
+	ftrace = bs_ftrace();
+	printf("# filter backend: %s\n", ftrace ? "ftrace" : "blkfilter");
+	null_fd = open("/dev/null", O_RDONLY);
+	dir_fd = open("/tmp", O_RDONLY | O_DIRECTORY);
+	if (null_fd < 0 || dir_fd < 0) {
+		perror("/dev/null or /tmp");
 		return 2;
 	}
 	open_devices(argc - optind, argv + optind);

@@ -317,14 +317,15 @@ static int filter_ctl(int fd, unsigned int cmd, void *opt, unsigned int len)
 	ctl.cmd = cmd;
 	ctl.optlen = len;
 	ctl.opt = (uintptr_t)opt;
-	return ioctl(fd, BLKFILTER_CTL, &ctl) ? errno : 0;
+	return bs_filter_ioctl(fd, BLKFILTER_CTL, &ctl) ? errno : 0;
 }
 
 static int snap_attach(struct dev *d)
 {
 	struct blkfilter_name name = { .name = "blksnap" };
 
-	if (ioctl(d->fd_d, BLKFILTER_ATTACH, &name) && errno != EALREADY)
+	if (bs_filter_ioctl(d->fd_d, BLKFILTER_ATTACH, &name) &&
+	    errno != EALREADY)
 		return errno;
 	return 0;
 }
