@@ -2,10 +2,14 @@
 #
 #   make demo      set up everything and run the demonstration in the VM
 #   make check     set up everything and run every test (host + VM)
+#   make check-stock   the kernel suites on Debian's own 6.1 and 6.12
+#                  kernels with the module built by DKMS (docs/testing.md)
 #
 # Other targets: deps, build, kernel, modules, user, initramfs, vm-shell,
 # vm-run SCRIPT=path [ARGS=...], soak DURATION=seconds [SEED=n], bench,
-# bench-kernel, checkpatch, deb (Debian packages, docs/packaging.md), clean.
+# bench-stock (its stock-kernel part alone), bench-kernel, checkpatch,
+# deb (Debian packages, docs/packaging.md), stock-kernels (Debian's own 6.1 and 6.12 kernels for the VM,
+# vm/run.sh --kernel stock-6.1|stock-6.12), clean.
 # All outputs go to build/ (ignored by git).
 
 TOP   := $(CURDIR)
@@ -22,7 +26,7 @@ DEPS_STAMP := $(BUILD)/.deps-$(shell echo $(DEB_PACKAGES) | sha1sum | cut -c1-12
 
 # Debian packages `make deb` needs (and only it): the build of lib/ and
 # tools/, debhelper with the DKMS sequence, lintian.
-PACKAGING_PACKAGES := build-essential dpkg-dev debhelper dh-dkms lintian rsync \
+PACKAGING_PACKAGES := build-essential dpkg-dev debhelper dh-dkms dkms lintian rsync \
 	uuid-dev libjson-c-dev pkg-config
 PACKAGING_DEPS_STAMP := $(BUILD)/.deps-deb-$(shell echo $(PACKAGING_PACKAGES) | sha1sum | cut -c1-12)
 
@@ -42,7 +46,8 @@ GUEST_BINS := $(patsubst tests/guest/%.c,$(BUILD)/tests/%,$(GUEST_C))
 GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(TOP)/include -I$(TOP)/include/uapi
 
 .PHONY: all deps build kernel modules user guest-helpers initramfs check demo \
-	vm-shell vm-run soak bench bench-kernel checkpatch deb clean
+	vm-shell vm-run soak bench bench-stock bench-kernel checkpatch deb stock-kernels \
+	check-stock clean
 
 all: build
 
@@ -78,10 +83,18 @@ $(BUILD)/vm/initramfs.cpio: vm/build-initramfs.sh vm/init
 	@mkdir -p $(@D)
 	@bash vm/build-initramfs.sh $@
 
-build: kernel modules user guest-helpers initramfs
+build: kernel modules user guest-helpers initramfs stock-modules-6.1
 
-check: build
+# The packaging test (DKMS) needs the packages; a run of chosen SUITES only
+# when it names `packaging` or a stock-kernel suite.
+check: build $(if $(SUITES),$(if $(filter packaging 80-stock,$(SUITES)),deb),deb)
 	@bash vm/check.sh $(SUITES)
+
+# Every kernel suite that applies on Debian's unmodified kernels, on both.
+STOCK_SUITES := packaging 20-cbt 30-snapshot 60-tool 70-reliability 80-stock
+check-stock: build stock-modules-6.12 deb
+	@CHECK_RESULTS=$(BUILD)/check-stock bash vm/check.sh --kernel stock-6.1 \
+		--kernel stock-6.12 $(or $(SUITES),$(STOCK_SUITES))
 
 # The reliability suite for DURATION seconds in all (default one hour).
 soak: build
@@ -101,8 +114,27 @@ bench-kernel: deps
 	@bash vm/build-kernel.sh bench
 	@bash vm/build-modules.sh bench
 
-bench: bench-kernel user initramfs
+# Our bench kernel (every case), then Debian's unmodified 6.1 with the
+# module's own filter hook (tracking cost, P1): one VM boot each.
+STOCK_BENCH := cases=P1 reps=5
+bench: bench-kernel user initramfs stock-modules-6.1
 	@bash bench/run.sh
+	@bash bench/run.sh --kernel stock-6.1 $(STOCK_BENCH)
+
+# The stock-kernel part alone.
+bench-stock: user initramfs stock-modules-6.1
+	@bash bench/run.sh --kernel stock-6.1 $(STOCK_BENCH)
+
+# Debian's unmodified kernels, downloaded and extracted (not installed)
+# into build/stock/ with an initramfs for each (vm/stock-kernel.sh).
+stock-kernels: deps initramfs
+	@bash vm/stock-kernel.sh 6.1
+	@bash vm/stock-kernel.sh 6.12
+
+# One of them, and our modules built against its headers.
+stock-modules-%: deps initramfs
+	@bash vm/stock-kernel.sh $*
+	@bash vm/build-modules.sh stock-$*
 
 checkpatch: kernel
 	@bash vm/checkpatch.sh

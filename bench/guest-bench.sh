@@ -36,7 +36,13 @@ done
 HERE=$(cd "$(dirname "$0")" && pwd)
 FIO=$HERE/fio
 BSTOOL=$BINDIR/blksnap
+# Our bench kernel's module, or on Debian's own kernel ($BLKSNAP_KERNEL
+# stock-*) the one built against its headers, with the ftrace filter hook.
 KO=$BUILD/bench/modules/blksnap/blksnap.ko
+STOCK=0
+if [[ ${BLKSNAP_KERNEL:-} == stock-* ]]; then
+	KO=$MODDIR/blksnap/blksnap.ko STOCK=1
+fi
 CSV=$OUT/bench.csv
 META=$OUT/bench-meta.txt
 TMP=/tmp/bench
@@ -238,7 +244,7 @@ mem_read() {
 discard() { local d; for d in "$@"; do blkdiscard -f "$d" 2>/dev/null; done; true; }
 
 # --- blksnap ----------------------------------------------------------------
-BS_OK=0 BS_WHY="not probed"
+BS_OK=0 BS_WHY="not probed" BS_BACKEND=
 bs() { timeout 120 "$BSTOOL" "$@"; }
 json_str() { sed -n 's/.*"'"$1"'":"\([^"]*\)".*/\1/p' | head -n 1; }
 json_num() { sed -n 's/.*"'"$1"'":\(-\{0,1\}[0-9][0-9]*\).*/\1/p' | head -n 1; }
@@ -264,9 +270,14 @@ probe_blksnap() {
 	local out img
 	[ "$blksnap" != off ] || { BS_WHY="skipped (blksnap=off)"; return; }
 	[ -x "$BSTOOL" ] || { BS_WHY="the blksnap tool is not built ($BSTOOL)"; return; }
-	[ -e /sys/block/ram3/filter ] || { BS_WHY="the kernel has no blkfilter (/sys/block/*/filter)"; return; }
+	[ $STOCK = 1 ] || [ -e /sys/block/ram3/filter ] ||
+		{ BS_WHY="the kernel has no blkfilter (/sys/block/*/filter)"; return; }
 	[ -f "$KO" ] || { BS_WHY="the module is not built ($KO)"; return; }
 	out=$(insmod "$KO" 2>&1) || { BS_WHY="insmod failed: $out"; return; }
+	BS_BACKEND=$(cat /sys/module/blksnap/parameters/filter_backend)
+	if [ "$BS_BACKEND" != "$( [ $STOCK = 1 ] && echo ftrace || echo blkfilter)" ]; then
+		BS_WHY="unexpected filter backend '$BS_BACKEND' on $(uname -r)"; rmmod blksnap; return
+	fi
 	out=$(bs attach /dev/ram3 2>&1) || { BS_WHY="attach failed: $out"; return; }
 	if ! out=$(bs_take /dev/ram4 64M /dev/ram3 2>&1); then
 		BS_WHY="create/take failed: $out"; bs_detach /dev/ram3; return
@@ -330,29 +341,39 @@ dm_down() { dmsetup remove "$DM_SNAP" 2>/dev/null; dmsetup remove "$DM_ORIGIN" 2
 
 # --- cases ----------------------------------------------------------------------
 # P1: the filter attached, no snapshot, vs no filter (and dm snapshot-origin
-# with no snapshot, the pass-through cost of the dm alternative).
+# with no snapshot, the pass-through cost of the dm alternative). Also the
+# origin without a filter while another device (ram3) has one: what every
+# other device of the machine pays (on a stock kernel, the module's hook
+# sees every bio of every device once one is attached).
 case_p1() {
 	local r pat c
 	for r in $(seq "$reps"); do
 		for pat in rand4k seq1M; do
 			c=P1-$pat
 			m $c brd raw yes "$r" "" $pat /dev/ram0
-			if [ $BS_OK = 1 ]; then
-				if bs attach /dev/ram0 >/dev/null; then
-					m $c brd "blksnap filter" no "$r" "" $pat /dev/ram0
-					bs_detach /dev/ram0
-				else
-					csv $c brd "blksnap filter" no "$(pattern_kind $pat)" "$(unit_of "$(pattern_kind $pat)")" "$r" "" "error: attach failed"
-				fi
-			else
-				na $c brd "blksnap filter" "$(pattern_kind $pat)" "$(unit_of "$(pattern_kind $pat)")" "$r"
-			fi
+			p1_filtered $c "$r" $pat "blksnap filter" /dev/ram0
+			p1_filtered $c "$r" $pat "blksnap filter on another device" /dev/ram3
 			if dm_origin /dev/ram0; then
 				m $c brd "dm snapshot-origin" no "$r" "" $pat $ORIGIN_DEV
 			fi
 			dm_down
 		done
 	done
+}
+
+# p1_filtered CASE REP PATTERN VARIANT FILTERED: a steady run on ram0 while
+# the blksnap filter is attached to FILTERED (ram0 itself, or another one)
+p1_filtered() {
+	local k
+	k=$(pattern_kind "$3")
+	if [ $BS_OK != 1 ]; then
+		na "$1" brd "$4" "$k" "$(unit_of "$k")" "$2"
+	elif bs attach "$5" >/dev/null; then
+		m "$1" brd "$4" no "$2" "" "$3" /dev/ram0
+		bs_detach "$5"
+	else
+		csv "$1" brd "$4" no "$k" "$(unit_of "$k")" "$2" "" "error: attach of $5 failed"
+	fi
 }
 
 # p2_variant REP PATTERN WHO: one first overwrite + second overwrite under a
@@ -693,6 +714,7 @@ meta chunk "$CHUNK"
 meta vsize "$VSIZE"
 meta stall "size=$STALL_SIZE runtime=${STALL_RUNTIME}s take_at=${STALL_AT}s"
 meta blksnap_ok "$BS_OK"
+meta filter_backend "$BS_BACKEND"
 meta blksnap_why "$BS_WHY"
 meta blksnap_version "$( [ $BS_OK = 1 ] && bs version 2>/dev/null | tr '\n' ' ')"
 meta fio "$(fio --version)"

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Run the blksnap benchmarks and publish the results.
 #
-#   bash bench/run.sh [KEY=VALUE...]
+#   bash bench/run.sh [--kernel stock-6.1|stock-6.12] [KEY=VALUE...]
 #
 # Boots the bench kernel once (vm/run.sh --kernel bench --name bench) to run
 # bench/guest-bench.sh (KEY=VALUE arguments are passed to it: reps=,
 # runtime=, cases=, size=), then bench/report.sh writes
 # bench/results/<date>.{md,csv,png} and <date>-raw.csv and updates
-# docs/performance.md. It builds nothing: `make bench` builds the bench
-# kernel, the modules, the tools and the initramfs first.
+# docs/performance.md. With --kernel stock-N it boots Debian's unmodified
+# kernel instead (the module with its ftrace hook, built against Debian's
+# headers), run bench-stock-N, results <date>-stock-N.*, and its own
+# section of docs/performance.md. It builds nothing: `make bench` builds the
+# bench kernel, the modules (for the stock kernel too), the tools and the
+# initramfs first.
 #
 # Environment:
 #   BENCH_WAIT=900     seconds to wait for other qemu guests to finish (the
@@ -23,14 +27,30 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 wait_max=${BENCH_WAIT:-900}
 date=${BENCH_DATE:-$(date +%F)}
-run=$top/build/vm/runs/bench
+kernel=bench
+if [ "${1:-}" = --kernel ]; then
+	kernel=${2:?bench/run.sh: --kernel needs stock-6.1 or stock-6.12}
+	shift 2
+fi
+case "$kernel" in
+bench)	name=bench
+	need=(build/kernel/bench/arch/x86/boot/bzImage build/kernel/bench/VERSION)
+	ko=build/bench/modules/blksnap/blksnap.ko
+	kdesc="the bench kernel ($(sed -n 's/^kernelrelease //p' build/kernel/bench/VERSION 2>/dev/null))" ;;
+stock-6.1|stock-6.12)
+	name=bench-$kernel
+	need=(build/stock/${kernel#stock-}/kver build/stock/${kernel#stock-}/initramfs.cpio)
+	ko=build/stock/${kernel#stock-}/modules/blksnap/blksnap.ko
+	kdesc="Debian's own kernel $(cat "build/stock/${kernel#stock-}/kver" 2>/dev/null)" ;;
+*)	echo "bench/run.sh: unknown kernel $kernel (stock-6.1 or stock-6.12)" >&2; exit 2 ;;
+esac
+run=$top/build/vm/runs/$name
 
-for f in build/kernel/bench/arch/x86/boot/bzImage build/kernel/bench/VERSION \
-	 build/vm/initramfs.cpio build/user/bin/blksnap; do
+for f in "${need[@]}" build/vm/initramfs.cpio build/user/bin/blksnap; do
 	[ -e "$f" ] || { echo "bench/run.sh: $f missing: run 'make bench' (it builds what is needed)" >&2; exit 2; }
 done
-[ -e build/bench/modules/blksnap/blksnap.ko ] ||
-	echo "bench/run.sh: build/bench/modules/blksnap/blksnap.ko missing: the blksnap cases will be reported unavailable" >&2
+[ -e "$ko" ] ||
+	echo "bench/run.sh: $ko missing: the blksnap cases will be reported unavailable" >&2
 
 others() { pgrep -f '^qemu-system' | wc -l || true; }	# pgrep fails when none runs
 waited=0
@@ -42,10 +62,10 @@ done
 busy=$(others)
 [ "$busy" = 0 ] || echo "[bench] still $busy other qemu guest(s) after ${waited}s: running anyway (noted in the results)"
 
-echo "[bench] booting the bench kernel ($(sed -n 's/^kernelrelease //p' build/kernel/bench/VERSION)); 15-20 minutes under emulation"
+echo "[bench] booting $kdesc; minutes to tens of minutes under emulation"
 t0=$(date +%s) load0=$(cut -d' ' -f1 /proc/loadavg)
 set +e
-bash vm/run.sh --kernel bench --name bench --timeout "${BENCH_TIMEOUT:-2400}" --quiet \
+bash vm/run.sh --kernel "$kernel" --name "$name" --timeout "${BENCH_TIMEOUT:-2400}" --quiet \
 	bench/guest-bench.sh "$@" &
 vm=$!
 # Sample the host while the guest runs: other guests that start later count too.
@@ -81,9 +101,9 @@ if [ ! -s "$run/bench.csv" ]; then
 	exit 1
 fi
 if [ "${BENCH_NO_PUBLISH:-0}" = 1 ]; then
-	bash bench/report.sh "$run" --date "$date" --results "$run/report" --doc "$run/report/performance.md"
+	bash bench/report.sh "$run" --date "$date" --kernel "$kernel" --results "$run/report" --doc "$run/report/performance.md"
 else
-	bash bench/report.sh "$run" --date "$date"
+	bash bench/report.sh "$run" --date "$date" --kernel "$kernel"
 fi
 echo "[bench] done in ${secs}s (guest exit $status)"
 [ "$status" = 0 ] || echo "bench/run.sh: the guest run failed (exit $status): results are partial; see ${run#"$top"/}/" >&2
