@@ -40,7 +40,13 @@ dm_remove() {
 
 # devnum DEV: MAJOR:MINOR of the device node DEV (or of what it links to)
 devnum() {
-	local t
+	local t n=${1##*/}
+	# A node under its kernel name: sysfs has the number, no stat process.
+	if [ -b "$1" ] && [ ! -L "$1" ] && [ -r "/sys/class/block/$n/dev" ]; then
+		read -r t < "/sys/class/block/$n/dev"
+		printf '%s' "$t"
+		return
+	fi
 	t=$(stat -L -c '%t %T' "$1")
 	printf '%d:%d' "0x${t% *}" "0x${t#* }"
 }

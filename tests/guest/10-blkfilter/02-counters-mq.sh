@@ -26,8 +26,7 @@ count_io $disk strict
 bf_expect OK reset $disk
 dio_write ${disk}1 4096 4
 dio_read ${disk}2 4096 4
-expect_counter $disk write_bios 0
-expect_counter $disk read_bios 0
+expect_counters $disk write_bios=0 read_bios=0
 
 # First partition, with the disk still filtered.
 bf_expect OK attach ${disk}1 testfilter

@@ -40,11 +40,8 @@ bf_expect OK reset $dm
 bf_expect OK reset $lower
 dio_write $dm 4096 6
 dio_read $dm 4096 4
-expect_counter $dm write_bios 6
-expect_counter $lower write_bios 6
-expect_counter $dm read_bios 4
-expect_counter $lower read_bios 4
-expect_counter $lower write_sectors 48
+expect_counters $dm write_bios=6 read_bios=4
+expect_counters $lower write_bios=6 read_bios=4 write_sectors=48
 bf_expect OK detach $lower testfilter
 bf_expect OK detach $dm testfilter
 expect_ok dmsetup remove $dmname

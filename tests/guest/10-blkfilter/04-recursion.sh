@@ -29,13 +29,8 @@ own_reads() {
 		[ "$(counter $dev own_completed)" = 10 ] && break
 		sleep 0.1
 	done
-	expect_counter $dev write_bios 10
-	expect_counter $dev own_submitted 10
-	expect_counter $dev own_completed 10
-	expect_counter $dev own_errors 0
-	expect_counter $dev own_seen 0
-	expect_counter $dev read_bios 0
-	expect_counter $dev bad_context 0
+	expect_counters $dev write_bios=10 own_submitted=10 own_completed=10 \
+		own_errors=0 own_seen=0 read_bios=0 bad_context=0
 }
 
 bf_expect OK attach $disk testfilter
@@ -61,8 +56,7 @@ bf_expect OK attach $dm testfilter
 bf_expect OK attach $disk testfilter
 bf_expect OK reset $disk
 own_reads $dm
-expect_counter $disk write_bios 10
-expect_counter $disk read_bios 10
+expect_counters $disk write_bios=10 read_bios=10
 bf_expect OK detach $disk testfilter
 bf_expect OK detach $dm testfilter
 expect_ok dmsetup remove $dmname

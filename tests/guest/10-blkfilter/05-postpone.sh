@@ -18,7 +18,7 @@ tf_load
 fio_verify() {
 	local dev=$1
 	shift
-	fio --name=postpone --filename="$dev" --size=16M --bsrange=4k-64k \
+	fio --name=postpone --filename="$dev" --size=8M --bsrange=4k-64k \
 		--rw=randwrite --verify=crc32c --verify_fatal=1 --do_verify=1 \
 		--randseed=$RANDOM "$@" --output=/tmp/fio.out >/dev/null 2>&1 \
 		|| { cat /tmp/fio.out; fail "fio $* on $dev"; }
@@ -38,8 +38,7 @@ postpone() {
 	[ "$p" -gt 0 ] || fail "$dev: no bio postponed"
 	expect_eq "$r" "$p" "$dev: resubmitted bios"
 	expect_counter $dev postponed "$(counter $dev write_bios)"
-	expect_counter $dev own_seen 0
-	expect_counter $dev bad_context 0
+	expect_counters $dev own_seen=0 bad_context=0
 }
 
 bf_expect OK attach $disk testfilter

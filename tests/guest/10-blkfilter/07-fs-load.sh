@@ -25,7 +25,6 @@ mkfs.ext4 -q -F $dev 512M || fail "mkfs.ext4"
 mkdir -p $mnt
 mount -t ext4 $dev $mnt || fail "mount"
 head -c 1M /dev/urandom > /tmp/bf-load.src
-sum=$(sha256sum < /tmp/bf-load.src)
 
 # Writer: copies of the source file, some synced, the oldest removed.
 rm -f $stop
@@ -41,7 +40,7 @@ rm -f $stop
 ) &
 loadpid=$!
 
-for round in $(seq 1 12); do
+for round in 1 2 3 4 5 6; do
 	echo $((round % 2)) > /sys/module/$TF_MOD/parameters/mode
 	timeout 120 "$BF" attach $dev testfilter >/dev/null || fail "attach, round $round"
 	sleep 0.5
@@ -71,7 +70,7 @@ wait $tpid || fail "touch after thaw"
 timeout 60 touch $mnt/after2 || fail "the file system is still frozen"
 
 for f in $mnt/f[0-9]*; do
-	expect_eq "$(sha256sum < $f)" "$sum" "content of $f"
+	cmp -s /tmp/bf-load.src "$f" || fail "content of $f differs from its source"
 done
 umount $mnt || fail "umount"
 e2fsck -fn $dev >/tmp/fsck.out 2>&1 || { cat /tmp/fsck.out; fail "e2fsck"; }

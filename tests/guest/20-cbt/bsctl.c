@@ -55,7 +55,7 @@ static void usage(void)
 		"  add DEV UUID | take UUID | destroy UUID | info DEV\n"
 		"  collect [null|N]\n"
 		"  wait UUID TIMEOUT_MS [BUFSPEC|ro-filled]\n"
-		"  stamp DEV TAG FIRST COUNT | verify DEV TAG FIRST COUNT\n"
+		"  stamp|verify DEV TAG FIRST COUNT [TAG FIRST COUNT]... (4 KiB blocks)\n"
 		"  cycles DEV STORAGE N   N create/add/take/destroy rounds, one\n"
 		"                         'round changes generation' line each\n"
 		"  nowait-write DEV OFFSET LEN  O_DIRECT pwritev2(RWF_NOWAIT) of 0x5a\n"
@@ -189,43 +189,53 @@ static void stamp_block(char *blk, const char *tag, unsigned long long b)
 	memset(blk + n, ' ', STAMP - n);
 }
 
+/*
+ * stamp|verify DEV TAG FIRST COUNT [TAG FIRST COUNT]...: several ranges in
+ * one process, since a process costs about a second in the debug guest.
+ */
 static int do_stamp(int argc, char **argv, int verify)
 {
 	unsigned long long first, count, b;
 	char *buf, *exp;
-	int fd;
+	int fd, i;
 
-	if (argc != 6)
+	if (argc < 6 || (argc - 3) % 3)
 		usage();
-	first = num(argv[4]);
-	count = num(argv[5]);
 	fd = open_dev(argv[2], (verify ? O_RDONLY : O_WRONLY) | O_DIRECT);
 	if (posix_memalign((void **)&buf, STAMP, STAMP) ||
 	    posix_memalign((void **)&exp, STAMP, STAMP))
 		return 4;
-	for (b = first; b < first + count; b++) {
-		stamp_block(exp, argv[3], b);
-		if (verify) {
-			ssize_t r = pread(fd, buf, STAMP, b * STAMP);
+	for (i = 3; i < argc; i += 3) {
+		first = num(argv[i + 1]);
+		count = num(argv[i + 2]);
+		for (b = first; b < first + count; b++) {
+			stamp_block(exp, argv[i], b);
+			if (verify) {
+				ssize_t r = pread(fd, buf, STAMP, b * STAMP);
 
-			if (r != STAMP) {
-				printf("MISMATCH block %llu: read %zd (%s)\n", b,
-				       r, r < 0 ? strerrorname_np(errno) : "");
-				return 1;
+				if (r != STAMP) {
+					printf("MISMATCH block %llu: read %zd (%s)\n",
+					       b, r,
+					       r < 0 ? strerrorname_np(errno) : "");
+					return 1;
+				}
+				if (memcmp(buf, exp, STAMP)) {
+					buf[64] = 0;
+					printf("MISMATCH block %llu: '%.*s' expected '%s'\n",
+					       b, (int)strcspn(buf, "\n"), buf,
+					       argv[i]);
+					return 1;
+				}
+			} else if (pwrite(fd, exp, STAMP, b * STAMP) != STAMP) {
+				return fail(errno);
 			}
-			if (memcmp(buf, exp, STAMP)) {
-				buf[64] = 0;
-				printf("MISMATCH block %llu: '%.*s'\n", b,
-				       (int)strcspn(buf, "\n"), buf);
-				return 1;
-			}
-		} else if (pwrite(fd, exp, STAMP, b * STAMP) != STAMP) {
-			return fail(errno);
 		}
 	}
 	if (!verify && fsync(fd))
 		return fail(errno);
 	close(fd);
+	free(buf);
+	free(exp);
 	return 0;
 }
 

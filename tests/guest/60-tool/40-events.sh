@@ -4,19 +4,19 @@
 # original. Also the ways "snapshot watch" ends.
 . "$SRC/tests/guest/60-tool/tool-lib.sh"
 blksnap_loaded && rmmod blksnap
-tool_setup diff_storage_minimum=8192
+tool_setup diff_storage_minimum=2048
 
 mkfs.ext4 -q -F /dev/vdc || fail "mkfs failed"
 mkdir -p /mnt/ds && mount /dev/vdc /mnt/ds || fail "mount failed"
-stamp /dev/vda A 0 16384
+stamp /dev/vda A 0 4096
 
-id=$("$BS" snapshot create --storage /mnt/ds --limit 16M --take /dev/vda) || fail "create failed"
+id=$("$BS" snapshot create --storage /mnt/ds --limit 4M --take /dev/vda) || fail "create failed"
 img=$(image /dev/vda)
 "$BS" snapshot watch "$id" --json --count 1 --timeout 60000 > /tmp/events &
 watcher=$!
 sleep 1
-# 64 MiB of overwrites: far more than 16 MiB of difference storage.
-stamp /dev/vda B 0 16384
+# 16 MiB of overwrites: far more than 4 MiB of difference storage.
+stamp /dev/vda B 0 4096
 wait $watcher || fail "watch exited with $?"
 log "events: $(cat /tmp/events)"
 expect_eq "$(json_get event < /tmp/events)" corrupted "event name"
@@ -27,8 +27,8 @@ expect_eq "$(json_get id < /tmp/events)" "$id" "event snapshot id"
 
 expect_eq "$("$BS" snapshot info /dev/vda --json | json_get error_code)" -28 "info error code"
 "$BS" snapshot info /dev/vda | grep -q '^error: -28 (No space left on device)$' || fail "human info error"
-expect_fail dd if="$img" of=/dev/null bs=1M count=64 iflag=direct status=none
-verify /dev/vda B 0 16384
+expect_fail dd if="$img" of=/dev/null bs=1M count=16 iflag=direct status=none
+verify /dev/vda B 0 4096
 expect_ok "$BS" snapshot destroy "$id"
 
 # watch ends with status 0: when the snapshot is destroyed ...
