@@ -63,6 +63,17 @@ unload_module() {
 	if grep -q "^$1 " /proc/modules; then rmmod "$1" || fail "rmmod $1 failed"; fi
 }
 
+# kv_get VAR KEY TEXT: VAR = the value of KEY in TEXT's "key=value" words
+# (one per line or several on a line), "" if none; no subshell, no sed
+kv_get() {
+	local w
+	printf -v "$1" '%s' ''
+	for w in $3; do
+		[[ $w == "$2="* ]] && printf -v "$1" '%s' "${w#*=}"
+	done
+	return 0
+}
+
 # Data stamps: every 4 KiB block holds "<tag> <block number>", padded.
 # stamp_data TAG FIRST_BLOCK COUNT: write the stamps to stdout
 stamp_data() {

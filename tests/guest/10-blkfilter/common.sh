@@ -38,32 +38,25 @@ bf_expect() {
 
 # counter DEV KEY [FILTER]: one testfilter counter of DEV
 counter() {
-	local out
-	local line
+	local out v
 	out=$("$BF" counters "$1" ${3:+"$3"}) || fail "counters of $1: $out"
-	while IFS= read -r line; do
-		[[ $line == "$2="* ]] && printf '%s\n' "${line#"$2="}"
-	done <<<"$out"
+	kv_get v "$2" "$out"
+	printf '%s\n' "$v"
 }
 
 # expect_counters DEV KEY=VALUE...: the counters of DEV, read once
 expect_counters() {
-	local dev=$1 out kv line got
+	local dev=$1 out kv got
 	shift
 	out=$("$BF" counters "$dev") || fail "counters of $dev: $out"
 	for kv in "$@"; do
-		got=
-		while IFS= read -r line; do
-			[[ $line == "${kv%%=*}="* ]] && got=${line#*=}
-		done <<<"$out"
+		kv_get got "${kv%%=*}" "$out"
 		expect_eq "$got" "${kv#*=}" "$dev ${kv%%=*}"
 	done
 }
 
 # expect_counter DEV KEY VALUE
-expect_counter() {
-	expect_eq "$(counter "$1" "$2")" "$3" "$1 $2"
-}
+expect_counter() { expect_counters "$1" "$2=$3"; }
 
 # sysfs_filter DEV: content of /sys/class/block/<dev>/filter ("" if none)
 sysfs_filter() {

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Every kind of difference storage — block device, regular file, directory
 # (O_TMPFILE) on ext4, directory on tmpfs — with two devices in one
-# snapshot (block device and tmpfs also with one): each image shows exactly the stamps of the take
-# instant, each original exactly what was written after it.
+# snapshot (block device and tmpfs also with one): each image shows
+# exactly the stamps of the take instant, each original exactly what was
+# written after it.
 . "$SRC/tests/lib/bsctl.sh"
 need_filter_backend
 trap 'blksnap_cleanup /mnt/ext4 /mnt/tmpfs' EXIT
