@@ -21,13 +21,13 @@ DEB_PACKAGES := linux-source-6.12 build-essential bc bison flex libelf-dev \
 	libssl-dev dwarves cpio xz-utils rsync file kmod qemu-system-x86 \
 	busybox-static util-linux mount fdisk e2fsprogs xfsprogs fio dmsetup \
 	procps psmisc gawk diffutils findutils bsdextrautils libcap2-bin strace \
-	uuid-dev libjson-c-dev pkg-config gnuplot-nox python3-ply python3-git
+	uuid-dev libjson-c-dev libxxhash-dev pkg-config gnuplot-nox python3-ply python3-git
 DEPS_STAMP := $(BUILD)/.deps-$(shell echo $(DEB_PACKAGES) | sha1sum | cut -c1-12)
 
 # Debian packages `make deb` needs (and only it): the build of lib/ and
 # tools/, debhelper with the DKMS sequence, lintian.
 PACKAGING_PACKAGES := build-essential dpkg-dev debhelper dh-dkms dkms lintian rsync \
-	uuid-dev libjson-c-dev pkg-config
+	uuid-dev libjson-c-dev libxxhash-dev pkg-config
 PACKAGING_DEPS_STAMP := $(BUILD)/.deps-deb-$(shell echo $(PACKAGING_PACKAGES) | sha1sum | cut -c1-12)
 
 # Install the Debian packages of list $(1) that are missing, then touch $@.

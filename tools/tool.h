@@ -8,6 +8,8 @@
  *   cmd_cbt.c       attach, detach, cbtinfo, readcbtmap, markdirty, changes
  *   cmd_snapshot.c  snapshot create, add, take, destroy, collect, info, watch
  *   parse.c         numbers, sizes and sector ranges (parse.h)
+ *   repo.c          the backup repository: restore points, verify, restore,
+ *                   prune (repo.h; format: docs/backup-format.md)
  */
 #ifndef BLKSNAP_TOOL_H
 #define BLKSNAP_TOOL_H

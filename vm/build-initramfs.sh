@@ -68,7 +68,8 @@ done
 # The sanitizer runtimes, so that instrumented helpers also run in the guest,
 # and the libraries of our own tool and library (built later, run from /src).
 for f in /usr/lib/x86_64-linux-gnu/libasan.so.8 /usr/lib/x86_64-linux-gnu/libubsan.so.1 \
-	 /usr/lib/x86_64-linux-gnu/libuuid.so.1 /usr/lib/x86_64-linux-gnu/libjson-c.so.5; do
+	 /usr/lib/x86_64-linux-gnu/libuuid.so.1 /usr/lib/x86_64-linux-gnu/libjson-c.so.5 \
+	 /usr/lib/x86_64-linux-gnu/libxxhash.so.0; do
 	[ -e "$f" ] || { echo "initramfs: host lacks $f" >&2; exit 1; }
 	copy_elf "$f"
 done

@@ -52,6 +52,7 @@ int main(int argc, char **argv)
 	test_wrappers();
 	test_strerror();
 	test_parse();
+	test_repo();
 	if (argc > 1)
 		test_tool(argv[1]);
 	if (argc > 2)

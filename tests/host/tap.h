@@ -38,6 +38,7 @@ void test_args(void);
 void test_wrappers(void);
 void test_strerror(void);
 void test_parse(void);
+void test_repo(void);
 void test_tool(const char *tool);
 void test_tool_fake(const char *tool);
 
