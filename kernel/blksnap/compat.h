@@ -120,8 +120,9 @@ static inline int blksnap_bdev_thaw(struct block_device *bdev)
 }
 
 /*
- * A bio-based disk with the block sizes and largest bio of @lim (the limits
- * are passed at allocation from 6.9 on). Return: the disk or an ERR_PTR().
+ * A bio-based disk with the block sizes, largest bio, segments and alignment
+ * of @lim (the limits are passed at allocation from 6.9 on).
+ * Return: the disk or an ERR_PTR().
  */
 static inline struct gendisk *blksnap_alloc_disk(struct queue_limits *lim)
 {
@@ -135,6 +136,9 @@ static inline struct gendisk *blksnap_alloc_disk(struct queue_limits *lim)
 	blk_queue_logical_block_size(disk->queue, lim->logical_block_size);
 	blk_queue_physical_block_size(disk->queue, lim->physical_block_size);
 	blk_queue_max_hw_sectors(disk->queue, lim->max_hw_sectors);
+	blk_queue_max_segments(disk->queue, lim->max_segments);
+	blk_queue_max_segment_size(disk->queue, lim->max_segment_size);
+	blk_queue_dma_alignment(disk->queue, lim->dma_alignment);
 	return disk;
 #endif
 }

@@ -351,6 +351,52 @@ static void diff_area_chunk_range(struct diff_area *da, sector_t sector,
 	*last = (end - 1) >> da->chunk_shift;
 }
 
+static atomic_t *orig_read_slot(struct diff_area *da, unsigned long idx)
+{
+	return &da->orig_reads[idx & (DIFF_AREA_READ_SLOTS - 1)];
+}
+
+/*
+ * An image read of the original counts in its chunk's slot before it looks
+ * at the chunk's state; copy-on-write publishes the state before it looks at
+ * the slot. The full barriers on both sides make sure that either the read
+ * sees the chunk preserved, or the write waits for the read.
+ */
+static void orig_read_begin(struct diff_area *da, unsigned long idx)
+{
+	atomic_inc(orig_read_slot(da, idx));
+	/* The count before the state; pairs with the smp_mb() in cow_work. */
+	smp_mb__after_atomic();
+}
+
+static void orig_reads_end(struct diff_area *da, unsigned long first,
+			   unsigned long last)
+{
+	bool drained = false;
+	unsigned long idx;
+
+	for (idx = first; idx <= last; idx++)
+		drained |= atomic_dec_and_test(orig_read_slot(da, idx));
+	/* atomic_dec_and_test() is a full barrier. */
+	if (drained && waitqueue_active(&da->orig_reads_wq))
+		wake_up_all(&da->orig_reads_wq);
+}
+
+/* Wait for the image reads of the original that touch a held write. */
+static void diff_area_wait_orig_reads(struct diff_area *da, struct bio *bio)
+{
+	sector_t sector = blksnap_bio_sector(bio);
+	sector_t count = bio_sectors(bio);
+	unsigned long idx, first, last;
+
+	if (sector >= da->capacity || !count)
+		return;
+	diff_area_chunk_range(da, sector, count, &first, &last);
+	for (idx = first; idx <= last; idx++)
+		wait_event(da->orig_reads_wq,
+			   !atomic_read(orig_read_slot(da, idx)));
+}
+
 /* Preserve every chunk a held write touches. */
 static int diff_area_preserve_bio(struct diff_area *da, struct bio *bio)
 {
@@ -414,9 +460,13 @@ static void diff_area_cow_work(struct work_struct *work)
 			if (ret && ret != -ESHUTDOWN)
 				diff_area_set_error(da, ret);
 		}
-		/* Wait for image reads of the original that began before. */
-		down_write(&da->orig_rw);
-		up_write(&da->orig_rw);
+		/*
+		 * Wait for image reads of the original that saw the chunks
+		 * before they were preserved. Pairs with orig_read_begin().
+		 */
+		smp_mb();
+		for (bio = list; bio; bio = bio->bi_next)
+			diff_area_wait_orig_reads(da, bio);
 		if (!diff_area_stopped(da))
 			for (bio = list; bio; bio = bio->bi_next)
 				diff_area_release_bio_chunks(da, bio);
@@ -523,12 +573,19 @@ struct diff_area *diff_area_create(struct tracker *tracker,
 	spin_lock_init(&da->cow_lock);
 	bio_list_init(&da->cow_bios);
 	INIT_WORK(&da->cow_work, diff_area_cow_work);
-	init_rwsem(&da->orig_rw);
+	init_waitqueue_head(&da->orig_reads_wq);
 	INIT_LIST_HEAD(&da->store_queue);
 	INIT_WORK(&da->store_work, diff_area_store_work);
 	init_waitqueue_head(&da->store_wq);
 	spin_lock_init(&da->pool_lock);
 	INIT_LIST_HEAD(&da->pool);
+
+	/* Image reads go to a storage device that takes what the image does. */
+	if (ds->bf.bdev &&
+	    bdev_logical_block_size(ds->bf.bdev) <=
+		    bdev_logical_block_size(da->bdev) &&
+	    bdev_dma_alignment(ds->bf.bdev) <= bdev_dma_alignment(da->bdev))
+		da->store_bdev = ds->bf.bdev;
 
 	da->tracker = tracker_get(tracker);
 	da->ds = diff_storage_get(ds);
@@ -623,17 +680,17 @@ int diff_area_image_read(struct diff_area *da, sector_t sector,
 		return -EIO;
 	*offset = 0;
 
-	down_read(&da->orig_rw);
+	orig_read_begin(da, idx);
 	chunk = xa_load(&da->chunks, idx);
 	/* Pairs with the releases of the state by the workers. */
 	state = chunk ? smp_load_acquire(&chunk->state) : CHUNK_NEW;
 	if (state == CHUNK_NEW) {
 		ret = blksnap_pages_bdev_rw(da->bdev, false, sector,
 					    bounce->pages, 0, len);
-		up_read(&da->orig_rw);
+		orig_reads_end(da, idx, idx);
 		goto out;
 	}
-	up_read(&da->orig_rw);
+	orig_reads_end(da, idx, idx);
 
 	mutex_lock(&chunk->lock);
 	if (chunk->state == CHUNK_LOADED) {
@@ -657,6 +714,102 @@ out:
 	if (!ret && READ_ONCE(da->error))
 		ret = -EIO;
 	return ret;
+}
+
+/* The chunk's state, and the chunk if it has one. */
+static int chunk_state(struct diff_area *da, unsigned long idx,
+		       struct chunk **pchunk)
+{
+	struct chunk *chunk = xa_load(&da->chunks, idx);
+
+	*pchunk = chunk;
+	/* Pairs with the releases of the state by the workers. */
+	return chunk ? smp_load_acquire(&chunk->state) : CHUNK_NEW;
+}
+
+/*
+ * The chunks from @idx on whose data is still on the original only, up to
+ * @end: each one counted as read, so that no write to it gets through
+ * before diff_area_original_read_done(). Return: sectors from @sector.
+ */
+static sector_t diff_area_map_original(struct diff_area *da, sector_t sector,
+				       sector_t end)
+{
+	unsigned long idx = sector >> da->chunk_shift;
+	struct chunk *chunk;
+	sector_t pos = sector;
+
+	while (pos < end) {
+		orig_read_begin(da, idx);
+		if (chunk_state(da, idx, &chunk) != CHUNK_NEW) {
+			orig_reads_end(da, idx, idx);
+			break;
+		}
+		pos = min(chunk_first_sector(da, ++idx), end);
+	}
+	return pos - sector;
+}
+
+/**
+ * diff_area_image_map() - where an image read finds the data of a range
+ * @da: the area.
+ * @sector: first sector of the range.
+ * @count: its size in sectors, inside the image.
+ * @map: out: the source of the data of the range's first sectors.
+ *
+ * A range on the original covers as many whole chunks as it can; any other
+ * stops at the end of its chunk. The data of a chunk only moves from the
+ * original to memory and on to the difference storage, and a chunk is
+ * never written on the original while an image read of it is counted, so
+ * the answer holds until the caller's read completes. Any context.
+ *
+ * Return: 0, or -EIO once the snapshot is corrupted.
+ */
+int diff_area_image_map(struct diff_area *da, sector_t sector,
+			sector_t count, struct diff_area_map *map)
+{
+	unsigned long idx = sector >> da->chunk_shift;
+	sector_t end = sector + count;
+	sector_t in_chunk = sector - chunk_first_sector(da, idx);
+	struct chunk *chunk;
+
+	if (READ_ONCE(da->error))
+		return -EIO;
+	map->count = diff_area_map_original(da, sector, end);
+	if (map->count) {
+		map->source = DIFF_AREA_ORIGINAL;
+		map->bdev = da->bdev;
+		map->sector = sector;
+		return 0;
+	}
+
+	map->count = min(chunk_first_sector(da, idx + 1), end) - sector;
+	map->source = DIFF_AREA_COPY;
+	/* store_bdev's blocks are no larger than the image's: no RMW. */
+	if (!da->store_bdev || chunk_state(da, idx, &chunk) != CHUNK_STORED)
+		return 0;
+	map->source = DIFF_AREA_STORE;
+	map->bdev = da->store_bdev;
+	map->sector = chunk->diff_sector + in_chunk;
+	return 0;
+}
+
+/**
+ * diff_area_original_read_done() - an image read of the original completed
+ * @da: the area.
+ * @sector: the range diff_area_image_map() gave for %DIFF_AREA_ORIGINAL.
+ * @count: its size.
+ *
+ * Writes to the range's chunks held for copy-on-write may go on. Any
+ * context.
+ */
+void diff_area_original_read_done(struct diff_area *da, sector_t sector,
+				  sector_t count)
+{
+	unsigned long first, last;
+
+	diff_area_chunk_range(da, sector, count, &first, &last);
+	orig_reads_end(da, first, last);
 }
 
 static int diff_area_store_write(struct diff_area *da, struct chunk *chunk,

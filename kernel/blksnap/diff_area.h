@@ -6,7 +6,7 @@
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
-#include <linux/rwsem.h>
+#include <linux/atomic.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -15,6 +15,9 @@
 struct diff_storage;
 struct event_queue;
 struct tracker;
+
+/* Counters of image reads of the original in flight; a power of two. */
+#define DIFF_AREA_READ_SLOTS 64
 
 /**
  * struct diff_buffer - memory for the data of one chunk
@@ -80,9 +83,12 @@ struct chunk {
  * @cow_lock: protects @cow_bios.
  * @cow_bios: writes to the original held until their chunks are preserved.
  * @cow_work: preserves chunks and releases the held writes.
- * @orig_rw: image reads of the original hold it shared; taken exclusively
- *	(and released at once) before held writes are released, to wait for
- *	image reads that started before the chunk was preserved.
+ * @orig_reads: image reads of the original in flight, counted per chunk in
+ *	the slot chunk number modulo %DIFF_AREA_READ_SLOTS; held writes of a
+ *	chunk are released only once its slot has drained.
+ * @orig_reads_wq: waits for a slot of @orig_reads to drain.
+ * @store_bdev: the difference storage's block device, if image reads may
+ *	go to it directly (its block size and alignment suit the image).
  * @store_queue: loaded chunks waiting to be stored.
  * @store_count: number of chunks in memory not yet stored.
  * @store_work: writes loaded chunks to the difference storage.
@@ -106,7 +112,9 @@ struct diff_area {
 	spinlock_t cow_lock; /* protects cow_bios */
 	struct bio_list cow_bios;
 	struct work_struct cow_work;
-	struct rw_semaphore orig_rw;
+	atomic_t orig_reads[DIFF_AREA_READ_SLOTS];
+	wait_queue_head_t orig_reads_wq;
+	struct block_device *store_bdev;
 	struct list_head store_queue;
 	unsigned int store_count;
 	struct work_struct store_work;
@@ -114,6 +122,34 @@ struct diff_area {
 	spinlock_t pool_lock; /* protects pool, pool_count */
 	struct list_head pool;
 	unsigned int pool_count;
+};
+
+/**
+ * enum diff_area_source - where an image read of a range finds its data
+ * @DIFF_AREA_ORIGINAL: on the original device, at the same sector; the
+ *	range's chunks count as read until diff_area_original_read_done().
+ * @DIFF_AREA_STORE: on the difference storage device, at &diff_area_map.sector.
+ * @DIFF_AREA_COPY: anywhere else (memory, a storage file): it takes
+ *	diff_area_image_read() with a bounce buffer.
+ */
+enum diff_area_source {
+	DIFF_AREA_ORIGINAL,
+	DIFF_AREA_STORE,
+	DIFF_AREA_COPY,
+};
+
+/**
+ * struct diff_area_map - where an image read of a range finds its data
+ * @source: &enum diff_area_source.
+ * @bdev: the device to read (%DIFF_AREA_ORIGINAL, %DIFF_AREA_STORE).
+ * @sector: the first sector to read there.
+ * @count: sectors from the start of the range that share the source.
+ */
+struct diff_area_map {
+	enum diff_area_source source;
+	struct block_device *bdev;
+	sector_t sector;
+	sector_t count;
 };
 
 struct diff_area *diff_area_create(struct tracker *tracker,
@@ -128,6 +164,10 @@ bool diff_area_cow(struct diff_area *da, struct bio *bio, sector_t sector,
 int diff_area_image_read(struct diff_area *da, sector_t sector,
 			 unsigned int count, struct diff_buffer *bounce,
 			 size_t *offset);
+int diff_area_image_map(struct diff_area *da, sector_t sector,
+			sector_t count, struct diff_area_map *map);
+void diff_area_original_read_done(struct diff_area *da, sector_t sector,
+				  sector_t count);
 int diff_area_image_write(struct diff_area *da, sector_t sector,
 			  unsigned int count, struct diff_buffer *bounce);
 int diff_area_init(void);

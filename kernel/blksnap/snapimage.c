@@ -20,17 +20,23 @@
 #include "objcount.h"
 #include "snapimage.h"
 
-/* Largest bio the image accepts: the bounce buffer's size. */
-#define SNAPIMAGE_MAX_SECTORS 256
+/* Largest piece of a bio the image worker copies at once: its bounce buffer. */
+#define SNAPIMAGE_BOUNCE_SECTORS 256
+/* Largest bio the image accepts. */
+#define SNAPIMAGE_MAX_SECTORS 8192
+/* Pieces of image reads in flight that the bio pool guarantees. */
+#define SNAPIMAGE_POOL_SIZE 64
 
 /**
  * struct snapimage - a snapshot image disk
  * @disk: the disk.
  * @da: copy-on-write state of the original device (reference).
  * @lock: protects @bios.
- * @bios: bios waiting for @work.
+ * @bios: bios and pieces of reads waiting for @work.
  * @work: processes the bios, one at a time.
  * @bounce: buffer for the data of one bio, plus two pages for alignment.
+ * @pieces: the pool of the pieces of reads.
+ * @inflight: pieces not completed yet.
  * @dev_id: device number of the original, key in snapimage_names.
  */
 struct snapimage {
@@ -40,7 +46,26 @@ struct snapimage {
 	struct bio_list bios;
 	struct work_struct work;
 	struct diff_buffer *bounce;
+	struct bio_set pieces;
+	atomic_t inflight;
 	dev_t dev_id;
+};
+
+/**
+ * struct snapimage_piece - the part of an image read with one source
+ * @image: the image.
+ * @parent: the read it is part of.
+ * @map: where its data is.
+ * @iter: its range in the image, kept for a retry by the worker.
+ * @bio: the clone of @parent that reads it; last: the bio set's front pad
+ *	is everything before it.
+ */
+struct snapimage_piece {
+	struct snapimage *image;
+	struct bio *parent;
+	struct diff_area_map map;
+	struct bvec_iter iter;
+	struct bio bio;
 };
 
 /*
@@ -82,7 +107,7 @@ static blk_status_t snapimage_rw(struct snapimage *image, struct bio *bio)
 				     da->chunk_shift;
 		unsigned int n = min_t(sector_t, left, chunk_end - sector);
 
-		n = min_t(unsigned int, n, SNAPIMAGE_MAX_SECTORS);
+		n = min_t(unsigned int, n, SNAPIMAGE_BOUNCE_SECTORS);
 		if (write) {
 			snapimage_bio_copy(bio, &iter, image->bounce, 0,
 					   n << SECTOR_SHIFT, false);
@@ -114,9 +139,9 @@ static void snapimage_work(struct work_struct *work)
 	for (;;) {
 		blk_status_t status;
 
-		spin_lock(&image->lock);
+		spin_lock_irq(&image->lock);
 		bio = bio_list_pop(&image->bios);
-		spin_unlock(&image->lock);
+		spin_unlock_irq(&image->lock);
 		if (!bio)
 			break;
 
@@ -144,6 +169,91 @@ static void snapimage_work(struct work_struct *work)
 	memalloc_noio_restore(noio);
 }
 
+static void snapimage_queue(struct snapimage *image, struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&image->lock, flags);
+	bio_list_add(&image->bios, bio);
+	spin_unlock_irqrestore(&image->lock, flags);
+	queue_work(blksnap_wq, &image->work);
+}
+
+static void snapimage_piece_endio(struct bio *bio)
+{
+	struct snapimage_piece *piece = container_of(bio, struct snapimage_piece,
+						     bio);
+	struct snapimage *image = piece->image;
+	struct bio *parent = piece->parent;
+	blk_status_t status = bio->bi_status;
+
+	if (piece->map.source == DIFF_AREA_ORIGINAL)
+		diff_area_original_read_done(image->da, piece->iter.bi_sector,
+					     piece->map.count);
+	/*
+	 * The worker reads a failed piece of the storage again: it has the
+	 * context to mark the snapshot corrupted if the data is lost.
+	 */
+	if (status && piece->map.source == DIFF_AREA_STORE) {
+		piece->map.source = DIFF_AREA_COPY;
+		bio->bi_iter = piece->iter;
+		bio->bi_status = BLK_STS_OK;
+		snapimage_queue(image, bio);
+		return;
+	}
+	/* Data read before the snapshot broke is not trusted either. */
+	if (!status && READ_ONCE(image->da->error))
+		status = BLK_STS_IOERR;
+	if (status)
+		parent->bi_status = status;
+	bio_put(bio);
+	bio_endio(parent);
+	if (atomic_dec_and_test(&image->inflight))
+		wake_up_var(&image->inflight);
+}
+
+/*
+ * A read: one piece per source, cloned from the bio. Pieces on the
+ * original or on the storage device go there straight away, at any queue
+ * depth; the rest waits for the worker.
+ */
+static void snapimage_read(struct snapimage *image, struct bio *bio)
+{
+	sector_t sector = bio->bi_iter.bi_sector;
+	sector_t done = 0, size = bio_sectors(bio);
+	struct snapimage_piece *piece;
+	struct diff_area_map map;
+	struct bio *clone;
+
+	while (done < size) {
+		if (diff_area_image_map(image->da, sector + done, size - done,
+					&map)) {
+			bio->bi_status = BLK_STS_IOERR;
+			break;
+		}
+		clone = bio_alloc_clone(map.source == DIFF_AREA_COPY ?
+					bio->bi_bdev : map.bdev,
+					bio, GFP_NOIO, &image->pieces);
+		bio_trim(clone, done, map.count);
+		piece = container_of(clone, struct snapimage_piece, bio);
+		piece->image = image;
+		piece->parent = bio;
+		piece->map = map;
+		piece->iter = clone->bi_iter;
+		clone->bi_end_io = snapimage_piece_endio;
+		atomic_inc(&image->inflight);
+		bio_inc_remaining(bio);
+		if (map.source == DIFF_AREA_COPY) {
+			snapimage_queue(image, clone);
+		} else {
+			clone->bi_iter.bi_sector = map.sector;
+			submit_bio_noacct(clone);
+		}
+		done += map.count;
+	}
+	bio_endio(bio);
+}
+
 static void snapimage_submit_bio(struct bio *bio)
 {
 	struct snapimage *image = bio->bi_bdev->bd_disk->private_data;
@@ -151,10 +261,10 @@ static void snapimage_submit_bio(struct bio *bio)
 	bio = bio_split_to_limits(bio);
 	if (!bio)
 		return;
-	spin_lock(&image->lock);
-	bio_list_add(&image->bios, bio);
-	spin_unlock(&image->lock);
-	queue_work(blksnap_wq, &image->work);
+	if (bio_op(bio) == REQ_OP_READ && bio_sectors(bio))
+		snapimage_read(image, bio);
+	else
+		snapimage_queue(image, bio);
 }
 
 static const struct block_device_operations snapimage_fops = {
@@ -179,6 +289,10 @@ struct snapimage *snapimage_create(struct diff_area *da)
 		.logical_block_size = bdev_logical_block_size(bdev),
 		.physical_block_size = bdev_physical_block_size(bdev),
 		.max_hw_sectors = SNAPIMAGE_MAX_SECTORS,
+		.max_segments = USHRT_MAX,
+		.max_segment_size = UINT_MAX,
+		/* What the original needs: reads go to it as they are. */
+		.dma_alignment = bdev_dma_alignment(bdev),
 	};
 	struct snapimage *image;
 	struct gendisk *disk;
@@ -196,17 +310,24 @@ struct snapimage *snapimage_create(struct diff_area *da)
 	spin_lock_init(&image->lock);
 	bio_list_init(&image->bios);
 	INIT_WORK(&image->work, snapimage_work);
-	image->bounce = diff_buffer_alloc((SNAPIMAGE_MAX_SECTORS <<
+	atomic_set(&image->inflight, 0);
+	image->bounce = diff_buffer_alloc((SNAPIMAGE_BOUNCE_SECTORS <<
 					   SECTOR_SHIFT) + 2 * PAGE_SIZE);
 	if (!image->bounce) {
 		ret = -ENOMEM;
 		goto fail;
 	}
+	/* The rescuer: pieces are allocated inside submit_bio(). */
+	ret = bioset_init(&image->pieces, SNAPIMAGE_POOL_SIZE,
+			  offsetof(struct snapimage_piece, bio),
+			  BIOSET_NEED_RESCUER);
+	if (ret)
+		goto fail_bounce;
 
 	disk = blksnap_alloc_disk(&lim);
 	if (IS_ERR(disk)) {
 		ret = PTR_ERR(disk);
-		goto fail;
+		goto fail_pieces;
 	}
 	disk->fops = &snapimage_fops;
 	disk->private_data = image;
@@ -222,14 +343,17 @@ struct snapimage *snapimage_create(struct diff_area *da)
 	if (ret) {
 		diff_area_put(image->da);
 		put_disk(disk);
-		goto fail;
+		goto fail_pieces;
 	}
 	blksnap_obj_add(BLKSNAP_OBJ_IMAGE, 1);
 	return image;
 
+fail_pieces:
+	bioset_exit(&image->pieces);
+fail_bounce:
+	diff_buffer_free(image->bounce);
 fail:
 	xa_erase(&snapimage_names, image->dev_id);
-	diff_buffer_free(image->bounce);
 	kfree(image);
 	return ERR_PTR(ret);
 }
@@ -245,9 +369,12 @@ void snapimage_destroy(struct snapimage *image)
 {
 	del_gendisk(image->disk);
 	xa_erase(&snapimage_names, image->dev_id);
+	/* Pieces still reading; a failed one may still queue the work. */
+	wait_var_event(&image->inflight, !atomic_read(&image->inflight));
 	flush_work(&image->work);
 	put_disk(image->disk);
 	diff_area_put(image->da);
+	bioset_exit(&image->pieces);
 	diff_buffer_free(image->bounce);
 	kfree(image);
 	blksnap_obj_sub(BLKSNAP_OBJ_IMAGE, 1);

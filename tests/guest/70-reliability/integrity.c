@@ -15,7 +15,8 @@
  * ioctls issued directly), run WRITES (default 100000) random overwrites of
  * 512 B - 1 MiB, O_DIRECT and buffered, from several threads that never
  * write the same 4 KiB page at once, while reader threads check random
- * ranges of the images (and of the originals, under the same page locks).
+ * ranges of the images (one with pread(), one with batches of O_DIRECT
+ * reads of up to 1 MiB) and of the originals, under the same page locks.
  * Then SNAPSHOTINFO must show no error, every sector of each image must
  * hold its pre-take stamp and every sector of each original the stamp of
  * its last write; then the snapshot is destroyed.
@@ -476,7 +477,7 @@ static double deadline, round_start, round_end, round_secs;
 static uint64_t seed;
 
 #define NWRITERS 3
-#define NREADERS 1
+#define NREADERS 2	/* one of pread()s, one of deep batches */
 #define WRITES_PER_READ 8	/* readers keep to this pace: CPU is scarce */
 #define AIO_BATCH 16
 
@@ -653,6 +654,85 @@ static void *reader(void *arg)
 	return NULL;
 }
 
+/*
+ * Batches of O_DIRECT image reads of 4 KiB - 1 MiB at page offsets: at
+ * queue depth, larger than a chunk and across chunk ends, racing the first
+ * writes into their chunks.
+ */
+static void *deep_reader(void *arg)
+{
+	struct worker *w = arg;
+	struct rop {
+		struct dev *d;
+		uint64_t sector;
+		unsigned int n;
+		void *buf;
+	} ops[AIO_BATCH];
+	struct iocb cbs[AIO_BATCH], *cbp[AIO_BATCH];
+	struct io_event ev[AIO_BATCH];
+	aio_context_t ctx = 0;
+	long r, got, nd, i;
+
+	if (syscall(SYS_io_setup, AIO_BATCH, &ctx))
+		die("io_setup", errno);
+	for (i = 0; i < AIO_BATCH; i++)
+		ops[i].buf = xalloc(MAX_SECTS * SECT);
+	while (!atomic_load(&stop_readers)) {
+		nd = 1 + rnd(&w->rs, AIO_BATCH);
+		if ((atomic_fetch_add(&round_reads, nd) + nd) * WRITES_PER_READ >
+		    writes_done) {
+			atomic_fetch_sub(&round_reads, nd);
+			usleep(1000);
+			continue;
+		}
+		for (i = 0; i < nd; i++) {
+			struct rop *op = &ops[i];
+
+			op->d = &devs[rnd(&w->rs, ndevs)];
+			op->n = PAGE_SECTS << rnd(&w->rs, 9);
+			op->sector = rnd(&w->rs, op->d->nsect - op->n + 1) &
+				     ~(uint64_t)(PAGE_SECTS - 1);
+			memset(&cbs[i], 0, sizeof(cbs[i]));
+			cbs[i].aio_fildes = op->d->img_d;
+			cbs[i].aio_lio_opcode = IOCB_CMD_PREAD;
+			cbs[i].aio_buf = (uintptr_t)op->buf;
+			cbs[i].aio_nbytes = (size_t)op->n * SECT;
+			cbs[i].aio_offset = op->sector * SECT;
+			cbs[i].aio_data = i;
+			cbp[i] = &cbs[i];
+		}
+		r = syscall(SYS_io_submit, ctx, nd, cbp);
+		if (r != nd)
+			die("io_submit", r < 0 ? errno : EAGAIN);
+		for (got = 0; got < nd; got += r) {
+			r = syscall(SYS_io_getevents, ctx, 1L, nd - got, ev, NULL);
+			if (r < 0 && errno == EINTR) {
+				r = 0;
+				continue;
+			}
+			if (r < 0)
+				die("io_getevents", errno);
+			for (i = 0; i < r; i++) {
+				struct rop *op = &ops[ev[i].data];
+
+				if (ev[i].res != (long long)op->n * SECT) {
+					printf("FAIL: deep read %s %u sectors at %" PRIu64 ": %lld\n",
+					       op->d->img, op->n, op->sector,
+					       (long long)ev[i].res);
+					exit(1);
+				}
+				check_range("image", op->d, op->buf, op->sector,
+					    op->n, op->d->pre, NULL);
+				atomic_fetch_add(&image_reads, 1);
+			}
+		}
+	}
+	syscall(SYS_io_destroy, ctx);
+	for (i = 0; i < AIO_BATCH; i++)
+		free(ops[i].buf);
+	return NULL;
+}
+
 static void run_round(const char *storage, int round)
 {
 	struct worker ws[NWRITERS + NREADERS];
@@ -677,7 +757,8 @@ static void run_round(const char *storage, int round)
 	for (i = 0; i < NWRITERS + NREADERS; i++) {
 		ws[i].rs = seed * 1000003 + round * 101 + i;
 		if (pthread_create(&ws[i].thread, NULL,
-				   i < NWRITERS ? writer : reader, &ws[i]))
+				   i < NWRITERS ? writer :
+				   i == NWRITERS ? reader : deep_reader, &ws[i]))
 			die("pthread_create", errno);
 	}
 	for (i = 0; i < NWRITERS; i++)
