@@ -166,6 +166,11 @@ static sector_t chunk_stored_sectors(struct diff_area *da, unsigned long idx)
 	return round_up(chunk_sectors(da, idx), PAGE_SIZE >> SECTOR_SHIFT);
 }
 
+static struct mutex *chunk_lock(struct diff_area *da, struct chunk *chunk)
+{
+	return &da->chunk_locks[chunk->index & (DIFF_AREA_CHUNK_LOCKS - 1)];
+}
+
 /* Chunk descriptors: one per changed chunk, the most numerous object. */
 static struct kmem_cache *chunk_cache;
 
@@ -177,8 +182,6 @@ static struct chunk *chunk_alloc(unsigned long idx)
 	if (!chunk)
 		return NULL;
 	blksnap_obj_add(BLKSNAP_OBJ_CHUNK, 1);
-	mutex_init(&chunk->lock);
-	INIT_LIST_HEAD(&chunk->store_link);
 	chunk->index = idx;
 	chunk->state = CHUNK_NEW;
 	return chunk;
@@ -186,8 +189,8 @@ static struct chunk *chunk_alloc(unsigned long idx)
 
 static void chunk_free(struct chunk *chunk)
 {
-	diff_buffer_free(chunk->buf);
-	mutex_destroy(&chunk->lock);
+	if (chunk->state == CHUNK_LOADED)
+		diff_buffer_free(chunk->buf);
 	kmem_cache_free(chunk_cache, chunk);
 	blksnap_obj_sub(BLKSNAP_OBJ_CHUNK, 1);
 }
@@ -199,9 +202,13 @@ static void diff_area_release(struct kref *kref)
 	struct chunk *chunk;
 	unsigned long idx;
 
+	unsigned int i;
+
 	xa_for_each(&da->chunks, idx, chunk)
 		chunk_free(chunk);
 	xa_destroy(&da->chunks);
+	for (i = 0; i < DIFF_AREA_CHUNK_LOCKS; i++)
+		mutex_destroy(&da->chunk_locks[i]);
 	list_for_each_entry_safe(buf, tmp, &da->pool, link)
 		diff_buffer_free(buf);
 	diff_storage_put(da->ds);
@@ -305,13 +312,17 @@ static int diff_area_load_chunk(struct diff_area *da, unsigned long idx,
 	if (smp_load_acquire(&chunk->state) != CHUNK_NEW)
 		return 0;
 
-	mutex_lock(&chunk->lock);
-	if (chunk->state != CHUNK_NEW)
-		goto out;
-	/* At most chunk_maximum_in_queue chunks wait in memory. */
+	/*
+	 * About chunk_maximum_in_queue chunks wait in memory at most (two
+	 * loaders may pass at once). Not under the chunk lock: the store
+	 * worker may need that very lock, shared by index, to make room.
+	 */
 	wait_event(da->store_wq,
 		   READ_ONCE(da->store_count) < chunk_maximum_in_queue ||
 		   diff_area_stopped(da));
+	mutex_lock(chunk_lock(da, chunk));
+	if (chunk->state != CHUNK_NEW)
+		goto out;
 	if (diff_area_stopped(da)) {
 		ret = READ_ONCE(da->error) ?: -ESHUTDOWN;
 		goto out;
@@ -329,15 +340,16 @@ static int diff_area_load_chunk(struct diff_area *da, unsigned long idx,
 		goto out;
 	}
 	chunk->buf = buf;
+	buf->chunk = chunk;
 	xa_lock(&da->chunks);
 	/* Publish the state after the data it describes. */
 	smp_store_release(&chunk->state, CHUNK_LOADED);
-	list_add_tail(&chunk->store_link, &da->store_queue);
+	list_add_tail(&buf->link, &da->store_queue);
 	da->store_count++;
 	xa_unlock(&da->chunks);
 	diff_area_queue(da, &da->store_work);
 out:
-	mutex_unlock(&chunk->lock);
+	mutex_unlock(chunk_lock(da, chunk));
 	return ret;
 }
 
@@ -439,23 +451,25 @@ static void diff_area_release_bio_chunks(struct diff_area *da,
 	}
 }
 
+/*
+ * Preserve the chunks of each held write, then hand it to the release
+ * worker: the write goes on beside the next copy instead of after it.
+ */
 static void diff_area_cow_work(struct work_struct *work)
 {
 	struct diff_area *da = container_of(work, struct diff_area, cow_work);
 	unsigned int noio = memalloc_noio_save();
-	struct bio *list, *bio;
+	struct bio *bio;
 	int ret;
 
 	for (;;) {
 		spin_lock(&da->cow_lock);
-		list = bio_list_get(&da->cow_bios);
+		bio = bio_list_pop(&da->cow_bios);
 		spin_unlock(&da->cow_lock);
-		if (!list)
+		if (!bio)
 			break;
 
-		for (bio = list; bio; bio = bio->bi_next) {
-			if (diff_area_stopped(da))
-				break;
+		if (!diff_area_stopped(da)) {
 			ret = diff_area_preserve_bio(da, bio);
 			if (ret && ret != -ESHUTDOWN)
 				diff_area_set_error(da, ret);
@@ -465,12 +479,32 @@ static void diff_area_cow_work(struct work_struct *work)
 		 * before they were preserved. Pairs with orig_read_begin().
 		 */
 		smp_mb();
-		for (bio = list; bio; bio = bio->bi_next)
-			diff_area_wait_orig_reads(da, bio);
+		diff_area_wait_orig_reads(da, bio);
 		if (!diff_area_stopped(da))
-			for (bio = list; bio; bio = bio->bi_next)
-				diff_area_release_bio_chunks(da, bio);
+			diff_area_release_bio_chunks(da, bio);
 
+		spin_lock(&da->cow_lock);
+		bio_list_add(&da->release_bios, bio);
+		spin_unlock(&da->cow_lock);
+		diff_area_queue(da, &da->release_work);
+	}
+	memalloc_noio_restore(noio);
+	diff_area_put(da);
+}
+
+static void diff_area_release_work(struct work_struct *work)
+{
+	struct diff_area *da = container_of(work, struct diff_area,
+					    release_work);
+	unsigned int noio = memalloc_noio_save();
+	struct bio *list, *bio;
+
+	for (;;) {
+		spin_lock(&da->cow_lock);
+		list = bio_list_get(&da->release_bios);
+		spin_unlock(&da->cow_lock);
+		if (!list)
+			break;
 		while (list) {
 			bio = list;
 			list = bio->bi_next;
@@ -487,39 +521,40 @@ static void diff_area_store_work(struct work_struct *work)
 	struct diff_area *da = container_of(work, struct diff_area,
 					    store_work);
 	unsigned int noio = memalloc_noio_save();
+	struct diff_buffer *buf;
 	struct chunk *chunk;
 	sector_t count, sector;
 	int ret;
 
 	for (;;) {
 		xa_lock(&da->chunks);
-		chunk = list_first_entry_or_null(&da->store_queue,
-						 struct chunk, store_link);
-		if (chunk)
-			list_del_init(&chunk->store_link);
+		buf = list_first_entry_or_null(&da->store_queue,
+					       struct diff_buffer, link);
+		if (buf)
+			list_del_init(&buf->link);
 		xa_unlock(&da->chunks);
-		if (!chunk)
+		if (!buf)
 			break;
 
-		mutex_lock(&chunk->lock);
+		chunk = buf->chunk;
+		mutex_lock(chunk_lock(da, chunk));
 		if (!diff_area_stopped(da)) {
 			count = chunk_stored_sectors(da, chunk->index);
 			ret = diff_storage_alloc(da->ds, count, &sector);
 			if (!ret)
 				ret = diff_storage_rw(da->ds, true, sector,
-						      chunk->buf->pages, 0,
+						      buf->pages, 0,
 						      count << SECTOR_SHIFT);
 			if (ret) {
 				diff_area_set_error(da, ret);
 			} else {
 				chunk->diff_sector = sector;
-				/* diff_sector before the state. */
+				/* diff_sector (in place of buf) before the state. */
 				smp_store_release(&chunk->state, CHUNK_STORED);
-				diff_area_buffer_put(da, chunk->buf);
-				chunk->buf = NULL;
+				diff_area_buffer_put(da, buf);
 			}
 		}
-		mutex_unlock(&chunk->lock);
+		mutex_unlock(chunk_lock(da, chunk));
 
 		xa_lock(&da->chunks);
 		da->store_count--;
@@ -549,7 +584,7 @@ struct diff_area *diff_area_create(struct tracker *tracker,
 				   struct event_queue *events)
 {
 	struct diff_area *da;
-	unsigned int shift;
+	unsigned int shift, i;
 
 	da = kzalloc(sizeof(*da), GFP_KERNEL);
 	if (!da)
@@ -570,9 +605,13 @@ struct diff_area *diff_area_create(struct tracker *tracker,
 						1ull << da->chunk_shift);
 
 	xa_init(&da->chunks);
+	for (i = 0; i < DIFF_AREA_CHUNK_LOCKS; i++)
+		mutex_init(&da->chunk_locks[i]);
 	spin_lock_init(&da->cow_lock);
 	bio_list_init(&da->cow_bios);
 	INIT_WORK(&da->cow_work, diff_area_cow_work);
+	bio_list_init(&da->release_bios);
+	INIT_WORK(&da->release_work, diff_area_release_work);
 	init_waitqueue_head(&da->orig_reads_wq);
 	INIT_LIST_HEAD(&da->store_queue);
 	INIT_WORK(&da->store_work, diff_area_store_work);
@@ -607,6 +646,7 @@ void diff_area_close(struct diff_area *da)
 	wake_up_all(&da->store_wq);
 	diff_area_queue(da, &da->cow_work);
 	flush_work(&da->cow_work);
+	flush_work(&da->release_work);
 	flush_work(&da->store_work);
 }
 
@@ -692,7 +732,7 @@ int diff_area_image_read(struct diff_area *da, sector_t sector,
 	}
 	orig_reads_end(da, idx, idx);
 
-	mutex_lock(&chunk->lock);
+	mutex_lock(chunk_lock(da, chunk));
 	if (chunk->state == CHUNK_LOADED) {
 		diff_buffer_copy_buffer(bounce, 0, chunk->buf, pos, len);
 		ret = 0;
@@ -706,7 +746,7 @@ int diff_area_image_read(struct diff_area *da, sector_t sector,
 				      bounce->pages, 0, end - start);
 		*offset = pos - start;
 	}
-	mutex_unlock(&chunk->lock);
+	mutex_unlock(chunk_lock(da, chunk));
 	/* The preserved data is unreadable: the snapshot is lost. */
 	if (ret && ret != -ESHUTDOWN)
 		diff_area_set_error(da, ret);
@@ -874,12 +914,12 @@ int diff_area_image_write(struct diff_area *da, sector_t sector,
 			diff_area_set_error(da, ret);
 		return -EIO;
 	}
-	mutex_lock(&chunk->lock);
+	mutex_lock(chunk_lock(da, chunk));
 	if (chunk->state == CHUNK_LOADED)
 		diff_buffer_copy_buffer(chunk->buf, pos, bounce, 0, len);
 	else
 		ret = diff_area_store_write(da, chunk, pos, len, bounce);
-	mutex_unlock(&chunk->lock);
+	mutex_unlock(chunk_lock(da, chunk));
 	if (ret)
 		diff_area_set_error(da, ret);
 	if (!ret && READ_ONCE(da->error))

@@ -21,12 +21,14 @@ struct tracker;
 
 /**
  * struct diff_buffer - memory for the data of one chunk
- * @link: entry in the pool of free buffers.
+ * @link: entry in the pool of free buffers, or in the store queue.
+ * @chunk: the chunk whose data it holds, while in the store queue.
  * @nr_pages: number of pages.
  * @pages: the pages.
  */
 struct diff_buffer {
 	struct list_head link;
+	struct chunk *chunk;
 	unsigned int nr_pages;
 	struct page *pages[];
 };
@@ -46,24 +48,28 @@ enum chunk_state {
 
 /**
  * struct chunk - copy-on-write state of one chunk that differs
- * @lock: serialises loading, storing and image access of the chunk.
  * @index: chunk number.
  * @state: &enum chunk_state; only moves forward.
  * @released: writes to the original may pass straight through: the old
  *	data is preserved and no image read of the original is in flight.
- * @store_link: entry in the store queue of the difference area.
  * @buf: the data while %CHUNK_LOADED.
  * @diff_sector: location in the difference storage once %CHUNK_STORED.
+ *
+ * One per changed chunk, the most numerous object: its lock is one of
+ * &diff_area.chunk_locks, chosen by @index.
  */
 struct chunk {
-	struct mutex lock; /* serialises access to the chunk's data */
 	unsigned long index;
 	int state;
 	bool released;
-	struct list_head store_link;
-	struct diff_buffer *buf;
-	sector_t diff_sector;
+	union {
+		struct diff_buffer *buf;
+		sector_t diff_sector;
+	};
 };
+
+/* Locks of the chunks of a device, shared by index; a power of two. */
+#define DIFF_AREA_CHUNK_LOCKS 64
 
 /**
  * struct diff_area - copy-on-write state of one device in a taken snapshot
@@ -78,18 +84,21 @@ struct chunk {
  * @chunk_count: number of chunks.
  * @chunks: sparse map of &struct chunk by chunk number; its lock also
  *	protects @store_queue and @store_count.
+ * @chunk_locks: serialise loading, storing and image access of a chunk.
  * @error: 0, or the error that corrupted the snapshot of the device.
  * @closing: the snapshot is being destroyed.
- * @cow_lock: protects @cow_bios.
+ * @cow_lock: protects @cow_bios and @release_bios.
  * @cow_bios: writes to the original held until their chunks are preserved.
- * @cow_work: preserves chunks and releases the held writes.
+ * @cow_work: preserves the chunks of held writes, one write at a time.
+ * @release_bios: held writes whose chunks are preserved.
+ * @release_work: sends them on.
  * @orig_reads: image reads of the original in flight, counted per chunk in
  *	the slot chunk number modulo %DIFF_AREA_READ_SLOTS; held writes of a
  *	chunk are released only once its slot has drained.
  * @orig_reads_wq: waits for a slot of @orig_reads to drain.
  * @store_bdev: the difference storage's block device, if image reads may
  *	go to it directly (its block size and alignment suit the image).
- * @store_queue: loaded chunks waiting to be stored.
+ * @store_queue: buffers of loaded chunks waiting to be stored.
  * @store_count: number of chunks in memory not yet stored.
  * @store_work: writes loaded chunks to the difference storage.
  * @store_wq: waits for @store_count to fall below the limit.
@@ -107,11 +116,14 @@ struct diff_area {
 	unsigned int chunk_shift;
 	unsigned long chunk_count;
 	struct xarray chunks;
+	struct mutex chunk_locks[DIFF_AREA_CHUNK_LOCKS]; /* by chunk index */
 	int error;
 	bool closing;
-	spinlock_t cow_lock; /* protects cow_bios */
+	spinlock_t cow_lock; /* protects cow_bios, release_bios */
 	struct bio_list cow_bios;
 	struct work_struct cow_work;
+	struct bio_list release_bios;
+	struct work_struct release_work;
 	atomic_t orig_reads[DIFF_AREA_READ_SLOTS];
 	wait_queue_head_t orig_reads_wq;
 	struct block_device *store_bdev;
