@@ -199,7 +199,7 @@ static void snapshot_remove(struct snapshot *snapshot)
 		 */
 		spin_lock(&tracker->lock);
 		da = tracker->diff_area;
-		tracker->diff_area = NULL;
+		WRITE_ONCE(tracker->diff_area, NULL);
 		spin_unlock(&tracker->lock);
 		mutex_unlock(&snapshots_lock);
 
@@ -522,7 +522,7 @@ static void snapshot_switch_device(struct snapshot_device *sd,
 	bool detached;
 
 	spin_lock(&tracker->lock);
-	tracker->diff_area = ctx->das[i];
+	WRITE_ONCE(tracker->diff_area, ctx->das[i]);
 	detached = tracker->detached;
 	spin_unlock(&tracker->lock);
 	/* Detached since the check: its writes were not all seen. */

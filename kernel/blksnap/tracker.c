@@ -73,6 +73,9 @@ struct diff_area *tracker_get_diff_area(struct tracker *tracker)
 {
 	struct diff_area *da;
 
+	/* No snapshot taken, the common case: no lock for every write. */
+	if (!READ_ONCE(tracker->diff_area))
+		return NULL;
 	spin_lock(&tracker->lock);
 	da = tracker->diff_area;
 	if (da)
