@@ -425,29 +425,42 @@ p2_variant() {
 	log "P2 rep $r $pat $who: done"
 }
 
-# p2_copy_limit REP PATTERN READ: the first overwrite's ceiling, from READ
-# (MiB/s of 1 MiB sequential reads of the origin in this repetition): every
-# write waits for its whole chunk to be read, so at most READ / chunk
-# writes a second into distinct chunks, or READ MiB/s written sequentially.
+# p2_copy_limit REP PATTERN READ WRITE: the first overwrite's ceiling. Every
+# write waits for its whole chunk to be read from the origin (READ: MiB/s of
+# 1 MiB sequential reads of it) and, with the store overlapped, cannot
+# outpace the store either (WRITE: MiB/s of one pass of 1 MiB writes into
+# the emptied difference storage, which must allocate its pages as the
+# copies do). The lower of the two, divided by the chunk, is the number of
+# writes a second into distinct chunks; or itself, in MiB/s written
+# sequentially.
 p2_copy_limit() {
-	local k=w_mibs v=$3 note="raw 1 MiB sequential read $3 MiB/s"
-	if [ $2 = rand4k ]; then
-		k=w_iops note="$note / chunk $((CHUNK / 1024)) KiB"
-		[ -z "$3" ] || v=$(awk -v m="$3" -v c="$CHUNK" 'BEGIN { printf "%.0f", m * 1048576 / c }')
+	local k=w_mibs v="" lim note
+	note="raw 1 MiB sequential read ${3:-?} MiB/s; write into the empty store ${4:-?} MiB/s"
+	if [ -n "$3" ] && [ -n "$4" ]; then
+		lim=$(awk -v r="$3" -v w="$4" 'BEGIN { print (r < w ? r : w) }')
+		v=$lim
+		if [ $2 = rand4k ]; then
+			v=$(awk -v m="$lim" -v c="$CHUNK" 'BEGIN { printf "%.0f", m * 1048576 / c }')
+		fi
+	else
+		note="error: $note"
 	fi
-	[ -n "$3" ] || note="error: the read of the origin failed"
+	[ $2 = rand4k ] && k=w_iops note="$note; the lower / chunk $((CHUNK / 1024)) KiB"
 	csv P2-first-$2 brd "copy limit" yes $k "$(unit_of $k)" "$1" "$v" "$note"
 }
 
 case_p2() {
-	local r pat p rd
+	local r pat p rd wr
 	for r in $(seq "$reps"); do
 		rd=$(steady sread1M /dev/ram0 2>/dev/null) || rd=
+		discard /dev/ram2
+		wr=$(first_seq /dev/ram2 "$size" 2>/dev/null) || wr=
+		discard /dev/ram2
 		for pat in rand4k seq1M; do
 			# The first overwrite is judged against the copy limit; the
 			# raw run is the second overwrite's baseline.
 			if [ $pat = rand4k ]; then p=rand4k-chunk; else p=seq1M; fi
-			p2_copy_limit "$r" $pat "$rd"
+			p2_copy_limit "$r" $pat "$rd" "$wr"
 			m P2-first-$pat brd raw no "$r" "" $p /dev/ram0
 			printf '%s,%s,%s\n' "P2-second-$pat" "${TITLE[P2-second-$pat]}" \
 				"$(tail -n 1 "$CSV" | cut -d, -f3- | awk -F, -v OFS=, '{ $3 = "yes"; print }')" >> "$CSV"

@@ -17,21 +17,21 @@ kernel=${2:-bench}
 bounds=$(cat <<'EOF'
 P1-rand4k	CPU in the submitting task: per write bio the filter marks CBT bytes and looks for a snapshot, with no extra I/O, which shows at 4 KiB on a RAM disk; dm's snapshot-origin clones and remaps every bio
 P1-seq1M	the copy bandwidth of brd under emulation; the per-bio cost of the filter is spread over 1 MiB
-P2-first-rand4k	the copy: each 4 KiB write first waits for its whole 256 KiB chunk (64 times the data) to be read into memory, one chunk at a time in the device's COW worker, and a second worker writes the chunk to the difference storage afterwards; dm-snapshot releases the write only once kcopyd has both read the chunk and written it to the COW store
-P2-first-seq1M	the copy: the four chunks under each 1 MiB write are read before it proceeds and written to the difference storage afterwards, so about three times the data moves; dm-snapshot waits for the copy to reach its COW store
+P2-first-rand4k	the copy: each 4 KiB write first waits for its whole 256 KiB chunk (64 times the data) to be read into memory by the device's copy-on-write worker, one write at a time; a release worker sends the write on and a store worker writes the chunk to the difference storage beside it, so the ceiling is the lower of the origin's read and the empty store's write bandwidth per chunk (the copy limit, measured in the same repetition); dm-snapshot releases the write only once kcopyd has both read the chunk and written it to the COW store
+P2-first-seq1M	the copy: the four chunks under each 1 MiB write are read before it proceeds and written to the difference storage beside the next copies, so about three times the data moves over the two CPUs; dm-snapshot waits for the copy to reach its COW store
 P2-second-rand4k	what is left of P1 plus one lookup of the chunk state per write: preserved chunks pass straight through
 P2-second-seq1M	what is left of P1 plus one lookup of the chunk state per write: preserved chunks pass straight through
-P3-seq-unchanged	the image device: bios are cut to 128 KiB and served one at a time by one worker through a bounce buffer (an extra copy, and no parallelism from the queue depth), where dm-snapshot remaps bios to the origin without copying
-P3-rand-unchanged	the image device: every 4 KiB read goes through one worker and a bounce-buffer copy, against dm-snapshot's exception lookup and remap per bio
-P3-seq-half	the image worker as when unchanged, plus reads of preserved chunks from the difference storage
-P3-rand-half	the image worker as when unchanged, plus reads of preserved chunks from the difference storage
+P3-seq-unchanged	the original: the image sends each read to the original as a clone of the bio (one per run of unchanged chunks), at the caller's queue depth, as dm-snapshot remaps bios to the origin; what is left is a chunk-state lookup and a clone per bio
+P3-rand-unchanged	the original, as when reading it directly, plus one chunk-state lookup, a counter in the chunk's slot and a cloned bio per 4 KiB read; dm-snapshot looks up an exception and remaps
+P3-seq-half	the original and the difference storage device: a read is split where its chunks' data moves, and every piece goes as a clone to the original or to the storage, at the caller's queue depth
+P3-rand-half	the original and the difference storage device, one clone per read; half of the reads go to the storage
 P4-stall	the copies after the take rather than the take itself: a raw device has no file system, so the freeze holds no write, and the figure is close to that of a snapshot taken before the run, where the first write into each of the 256 chunks waits for its chunk's copy
 P4-take-time	two tool runs, the create/add/take ioctls, a CBT table allocation and an image disk per device (add_disk and its partition scan through the image); under emulation a tool start alone costs 0.2 s or more
 P4-dm-stall	the suspend of the origin: writes wait through the whole suspend, create and resume sequence
 P5-cbt-1GiB	one byte per tracking block in each of two tables, blocks of at least 64 KiB
 P5-cbt-1TiB	one byte per tracking block in each of two tables: blocks grow so that a device has at most 2097152 of them, so no device needs more than 4 MiB until blocks reach their 64 MiB cap (128 TiB)
 P5-cbt-16TiB	the same cap of 2097152 blocks per table, here 8 MiB each
-P5-mem-chunk	the chunk descriptor (a struct with a mutex, from its own slab cache) and its xarray slot for blksnap, an exception in a hash table for dm-snapshot; blksnap's chunk buffers are pooled pages, as many as were in flight at once and at most free_diff_buffer_pool_size (128) of 256 KiB per device while the snapshot exists, which only the MemFree-based figure shows
+P5-mem-chunk	the chunk descriptor (24 bytes from its own slab cache: number, state, and the buffer or the storage sector; locks are shared by 64 per device) and its xarray slot for blksnap, an exception in a hash table for dm-snapshot; blksnap's chunk buffers are pooled pages, as many as were in flight at once and at most free_diff_buffer_pool_size (128) of 256 KiB per device while the snapshot exists, which only the MemFree-based figure shows
 V-P1-rand4k	the virtio-blk emulation under TCG, which costs far more than the filter
 V-P2-first-rand4k	the chunk copies on emulated virtio disks: blksnap's write waits for the chunk read only, dm-snapshot's for the read and the write to the COW store
 EOF
