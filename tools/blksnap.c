@@ -90,6 +90,11 @@ static const struct command commands[] = {
 	{ "markdirty", cmd_markdirty, "mark sector ranges of a device as changed" },
 	{ "changes", cmd_changes, "list sectors changed since a snapshot number" },
 	{ "snapshot", cmd_snapshot, "snapshot commands (see below)" },
+	{ "backup", cmd_backup, "back up devices into a repository (full or incremental)" },
+	{ "restore", cmd_restore, "write a restore point back to devices or files" },
+	{ "verify", cmd_verify, "check every block of a repository's points" },
+	{ "list", cmd_list, "list a repository's restore points" },
+	{ "prune", cmd_prune, "remove all but the newest restore points" },
 	{ NULL, NULL, NULL },
 };
 

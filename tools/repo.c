@@ -7,7 +7,9 @@
  * of per-block XXH3-64 checksums; last, its manifest (JSON, json-c).
  *
  * Memory does not grow with the devices: data goes through one buffer of
- * BUF_SIZE bytes, checksums through one of BUF_SIZE / REPO_BLOCK_MIN.
+ * BUF_SIZE bytes, checksums through one of BUF_SIZE / REPO_BLOCK_MIN; a
+ * backup reads its source through SLOTS more of each, READERS requests in
+ * flight.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -16,6 +18,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +64,7 @@ _Static_assert(sizeof(struct sums_header) == 32, "no padding in the checksum hea
 struct repo {
 	int dirfd;
 	int busy;		/* locked for a point or a prune */
+	int held;		/* locked by repo_lock() */
 };
 
 struct repo_point {
@@ -105,6 +110,11 @@ static int fail_io(char *msg, int err, const char *who, const char *what)
 	if (err == -EBADMSG)
 		return say(msg, err, "%s: %s", who, what);
 	return say(msg, err, "%s: %s: %s", who, what, strerror(-err));
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
@@ -835,7 +845,7 @@ int repo_open(const char *dir, struct repo **repo, char *msg)
 	*repo = NULL;
 	if (!r)
 		return say(msg, -ENOMEM, "out of memory");
-	r->busy = 0;
+	r->busy = r->held = 0;
 	r->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (r->dirfd < 0) {
 		rc = say(msg, -errno, "%s: %s", dir, strerror(errno));
@@ -867,6 +877,10 @@ static int lock_repo(struct repo *repo, char *msg)
 {
 	if (repo->busy)
 		return say(msg, -EBUSY, "a point is already being written to this repository");
+	if (repo->held) {
+		repo->busy = 1;
+		return 0;
+	}
 	if (flock(repo->dirfd, LOCK_EX | LOCK_NB))
 		return errno == EWOULDBLOCK ?
 		       say(msg, -EBUSY, "the repository is in use by another backup or prune") :
@@ -877,8 +891,37 @@ static int lock_repo(struct repo *repo, char *msg)
 
 static void unlock_repo(struct repo *repo)
 {
-	flock(repo->dirfd, LOCK_UN);
+	if (!repo->held)
+		flock(repo->dirfd, LOCK_UN);
 	repo->busy = 0;
+}
+
+int repo_lock(struct repo *repo, char *msg)
+{
+	int rc;
+
+	if (repo->held)
+		return 0;
+	rc = lock_repo(repo, msg);
+	if (!rc) {
+		repo->held = 1;
+		repo->busy = 0;
+	}
+	return rc;
+}
+
+void repo_unlock(struct repo *repo)
+{
+	if (!repo->held)
+		return;
+	repo->held = 0;
+	if (!repo->busy)
+		flock(repo->dirfd, LOCK_UN);
+}
+
+int repo_dirfd(const struct repo *repo)
+{
+	return repo->dirfd;
 }
 
 /* ---- reading and writing blocks ---------------------------------------------------- */
@@ -904,14 +947,23 @@ struct dev_io {
 	uint64_t bad;		/* blocks that do not match their checksum */
 	uint64_t first_bad;
 	const char *what;	/* what was being done, for messages */
+	const struct repo_source *source;	/* a backup's: its progress */
 };
+
+/* A buffer for data: aligned for O_DIRECT reads. */
+static void *data_buf(void)
+{
+	void *p;
+
+	return posix_memalign(&p, 4096, BUF_SIZE) ? NULL : p;
+}
 
 static int io_init(struct dev_io *io, const struct repo_device *dev)
 {
 	memset(io, 0, sizeof(*io));
 	io->dev = dev;
 	io->image = io->sums = io->src = io->dst = -1;
-	io->buf = malloc(BUF_SIZE);
+	io->buf = data_buf();
 	io->sums_buf = malloc(BUF_SIZE / REPO_BLOCK_MIN * sizeof(uint64_t));
 	return io->buf && io->sums_buf ? 0 : -ENOMEM;
 }
@@ -995,29 +1047,6 @@ static int each_chunk(struct dev_io *io, uint64_t first, uint64_t end, chunk_fn 
 	return rc;
 }
 
-/* Backup: read blocks from the source, write them and their checksums. */
-static int copy_chunk(struct dev_io *io, uint64_t first, uint64_t n)
-{
-	uint64_t off = first * io->dev->block_size, len = chunk_len(io, first, n), i;
-	int rc;
-
-	io->what = "reading the source";
-	rc = pread_full(io->src, io->buf, len, off);
-	if (rc == -ENODATA)
-		io->what = "the source ends before the size given";
-	if (rc)
-		return rc;
-	for (i = 0; i < n; i++)
-		io->sums_buf[i] = htole64(block_hash(io, i, len));
-	io->what = "writing the image";
-	rc = write_runs(io, off, len);
-	if (rc)
-		return rc;
-	io->copied += len;
-	io->what = "writing the checksums";
-	return sums_io(io, first, n, 1);
-}
-
 /*
  * Verify and restore: read blocks of the image and their checksums, count
  * the blocks that differ; restore (io->dst) writes them out, unless one
@@ -1045,6 +1074,267 @@ static int check_chunk(struct dev_io *io, uint64_t first, uint64_t n)
 		return -EBADMSG;
 	io->what = "writing the target";
 	return write_runs(io, off, len);
+}
+
+/* ---- reading a backup's source: several requests in flight --------------------- */
+
+/*
+ * The source (a snapshot image, opened O_DIRECT) is read by READERS threads
+ * into SLOTS buffers, each taking the next chunk of the ranges to copy and
+ * checksumming its blocks; the caller's thread writes the chunks out in
+ * order. So the device sees up to READERS large requests at once, and the
+ * hashing is spread over the CPUs, while memory stays SLOTS buffers.
+ */
+#define READERS	4
+#define SLOTS	8
+
+enum { SLOT_FREE, SLOT_READING, SLOT_READY };
+
+struct slot {
+	uint8_t *buf;		/* BUF_SIZE bytes */
+	uint64_t *sums;		/* of its blocks, little-endian */
+	uint64_t job;		/* the chunk's number in the order of the copy */
+	uint64_t first, n;	/* its blocks */
+	int state;
+	int err;
+};
+
+/* Whole blocks to copy: sector ranges widened to blocks, in order. */
+struct block_ranges {
+	const struct blksnap_sectors *r;	/* NULL: the whole device */
+	size_t count;
+	size_t i;		/* the next range */
+	uint64_t first;		/* the first block of the current range */
+	uint64_t next;		/* the next block to copy */
+	uint64_t end;		/* the end of the current range (blocks) */
+};
+
+struct pipeline {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct dev_io *io;
+	struct slot slots[SLOTS];
+	struct block_ranges br;
+	uint64_t next_job;	/* jobs handed out */
+	uint64_t consumed;	/* jobs written out */
+	int exhausted;		/* no job left to hand out */
+	int stop;
+};
+
+static void br_init(struct block_ranges *br, const struct repo_device *dev,
+		    const struct repo_changes *ch)
+{
+	memset(br, 0, sizeof(*br));
+	if (ch) {
+		br->r = ch->ranges;
+		br->count = ch->count;
+	} else {
+		br->end = nblocks(dev);
+	}
+}
+
+/* The next chunk of at most @per blocks; 0 when there is none. */
+static int br_next(struct block_ranges *br, const struct repo_device *dev, uint64_t per,
+		   uint64_t *first, uint64_t *n)
+{
+	uint32_t bs = dev->block_size;
+	uint64_t start, end, fb;
+
+	while (br->next >= br->end) {
+		if (!br->r || br->i >= br->count)
+			return 0;
+		start = br->r[br->i].offset * BLKSNAP_SECTOR_SIZE;
+		end = min_u64(start + br->r[br->i].count * BLKSNAP_SECTOR_SIZE, dev->size);
+		br->i++;
+		if (start >= end)
+			continue;
+		/*
+		 * A range that begins in the blocks of the one before (two
+		 * ranges in one block) starts after them: each block is copied
+		 * once. Ranges in any other order are copied as they come.
+		 */
+		fb = start / bs;
+		if (fb >= br->first && fb < br->end) {
+			br->next = br->end;
+			br->end = max_u64(br->end, (end + bs - 1) / bs);
+		} else {
+			br->next = fb;
+			br->end = (end + bs - 1) / bs;
+		}
+		br->first = fb;
+	}
+	*first = br->next;
+	*n = min_u64(per, br->end - br->next);
+	br->next += *n;
+	return 1;
+}
+
+/* Bytes the ranges make, for the progress. */
+static uint64_t br_total(const struct repo_device *dev, const struct repo_changes *ch,
+			 struct dev_io *io)
+{
+	struct block_ranges br;
+	uint64_t first, n, total = 0;
+
+	br_init(&br, dev, ch);
+	while (br_next(&br, dev, UINT64_MAX / 2, &first, &n))
+		total += chunk_len(io, first, n);
+	return total;
+}
+
+static void *reader(void *data)
+{
+	struct pipeline *pl = data;
+	struct dev_io *io = pl->io;
+	uint64_t per = BUF_SIZE / io->dev->block_size, len, i;
+	struct slot *s;
+	int rc;
+
+	pthread_mutex_lock(&pl->lock);
+	while (!pl->stop && !pl->exhausted) {
+		s = &pl->slots[pl->next_job % SLOTS];
+		if (pl->next_job >= pl->consumed + SLOTS) {	/* its slot is still in use */
+			pthread_cond_wait(&pl->cond, &pl->lock);
+			continue;
+		}
+		if (!br_next(&pl->br, io->dev, per, &s->first, &s->n)) {
+			pl->exhausted = 1;
+			pthread_cond_broadcast(&pl->cond);
+			break;
+		}
+		s->job = pl->next_job++;
+		s->state = SLOT_READING;
+		pthread_mutex_unlock(&pl->lock);
+
+		len = chunk_len(io, s->first, s->n);
+		rc = pread_full(io->src, s->buf, len, s->first * io->dev->block_size);
+		for (i = 0; !rc && i < s->n; i++)
+			s->sums[i] = htole64(XXH3_64bits(s->buf + i * io->dev->block_size,
+							 min_u64(io->dev->block_size,
+								 len - i * io->dev->block_size)));
+
+		pthread_mutex_lock(&pl->lock);
+		s->err = rc;
+		s->state = SLOT_READY;
+		pthread_cond_broadcast(&pl->cond);
+	}
+	pthread_mutex_unlock(&pl->lock);
+	return NULL;
+}
+
+/* Write out the chunk of slot @s: its blocks and their checksums. */
+static int store_chunk(struct dev_io *io, struct slot *s)
+{
+	uint64_t off = s->first * io->dev->block_size, len = chunk_len(io, s->first, s->n);
+	uint8_t *buf = io->buf;
+	uint64_t *sums = io->sums_buf;
+	int rc;
+
+	if (s->err) {
+		io->what = s->err == -ENODATA ? "the source ends before the size given" :
+						"reading the source";
+		return s->err;
+	}
+	io->buf = s->buf;
+	io->sums_buf = s->sums;
+	io->what = "writing the image";
+	rc = write_runs(io, off, len);
+	if (!rc) {
+		io->copied += len;
+		io->what = "writing the checksums";
+		rc = sums_io(io, s->first, s->n, 1);
+	}
+	io->buf = buf;
+	io->sums_buf = sums;
+	return rc;
+}
+
+/* The next slot in order, once read; NULL when the copy is complete. */
+static struct slot *next_ready(struct pipeline *pl, uint64_t job)
+{
+	struct slot *s = &pl->slots[job % SLOTS];
+
+	pthread_mutex_lock(&pl->lock);
+	while (!(s->state == SLOT_READY && s->job == job) &&
+	       !(pl->exhausted && job >= pl->next_job))
+		pthread_cond_wait(&pl->cond, &pl->lock);
+	if (!(s->state == SLOT_READY && s->job == job))
+		s = NULL;
+	pthread_mutex_unlock(&pl->lock);
+	return s;
+}
+
+static void release(struct pipeline *pl, struct slot *s)
+{
+	pthread_mutex_lock(&pl->lock);
+	s->state = SLOT_FREE;
+	pl->consumed++;
+	pthread_cond_broadcast(&pl->cond);
+	pthread_mutex_unlock(&pl->lock);
+}
+
+/* Copy the blocks of @ch (NULL: every block) from io->src, READERS at a time. */
+static int copy_blocks(struct dev_io *io, const struct repo_changes *ch)
+{
+	const struct repo_source *src = io->source;
+	struct pipeline *pl = calloc(1, sizeof(*pl));
+	pthread_t threads[READERS];
+	uint64_t total, job;
+	struct slot *s;
+	int i, nthreads = 0, rc = 0;
+
+	io->what = "out of memory";
+	if (!pl)
+		return -ENOMEM;
+	pl->io = io;
+	for (i = 0; i < SLOTS; i++) {
+		pl->slots[i].buf = data_buf();
+		pl->slots[i].sums = malloc(BUF_SIZE / REPO_BLOCK_MIN * sizeof(uint64_t));
+		if (!pl->slots[i].buf || !pl->slots[i].sums)
+			rc = -ENOMEM;
+	}
+	if (rc)
+		goto out;
+	total = br_total(io->dev, ch, io);
+	br_init(&pl->br, io->dev, ch);
+	pthread_mutex_init(&pl->lock, NULL);
+	pthread_cond_init(&pl->cond, NULL);
+	for (i = 0; i < READERS; i++) {
+		rc = -pthread_create(&threads[i], NULL, reader, pl);
+		if (rc) {
+			io->what = "starting the readers";
+			break;
+		}
+		nthreads++;
+	}
+	if (src && src->progress && !rc && src->progress(src->progress_arg, 0, total)) {
+		io->what = "interrupted";
+		rc = -ECANCELED;
+	}
+	for (job = 0; !rc && (s = next_ready(pl, job)); job++) {
+		rc = store_chunk(io, s);
+		release(pl, s);
+		if (!rc && src && src->progress &&
+		    src->progress(src->progress_arg, io->copied, total)) {
+			io->what = "interrupted";
+			rc = -ECANCELED;
+		}
+	}
+	pthread_mutex_lock(&pl->lock);
+	pl->stop = 1;
+	pthread_cond_broadcast(&pl->cond);
+	pthread_mutex_unlock(&pl->lock);
+	for (i = 0; i < nthreads; i++)
+		pthread_join(threads[i], NULL);
+	pthread_cond_destroy(&pl->cond);
+	pthread_mutex_destroy(&pl->lock);
+out:
+	for (i = 0; i < SLOTS; i++) {
+		free(pl->slots[i].buf);
+		free(pl->slots[i].sums);
+	}
+	free(pl);
+	return rc;
 }
 
 /* ---- the checksum file ------------------------------------------------------------- */
@@ -1223,25 +1513,14 @@ static int copy_whole(struct dev_io *io)
 	if (ftruncate(io->sums, (off_t)sums_size(io->dev)))
 		return -errno;
 	io->zeros = ZEROS_SKIP;
-	return each_chunk(io, 0, nblocks(io->dev), copy_chunk);
+	return copy_blocks(io, NULL);
 }
 
 /* The changed ranges into the parent's clone: whole blocks around them. */
 static int copy_changes(struct dev_io *io, const struct repo_changes *ch)
 {
-	uint32_t bs = io->dev->block_size;
-	uint64_t start, end;
-	size_t i;
-	int rc = 0;
-
 	io->zeros = ZEROS_PUNCH;
-	for (i = 0; !rc && i < ch->count; i++) {
-		start = ch->ranges[i].offset * BLKSNAP_SECTOR_SIZE;
-		end = min_u64(start + ch->ranges[i].count * BLKSNAP_SECTOR_SIZE, io->dev->size);
-		if (start < end)
-			rc = each_chunk(io, start / bs, (end + bs - 1) / bs, copy_chunk);
-	}
-	return rc;
+	return copy_blocks(io, ch);
 }
 
 static int sync_device(struct repo_device *dev, struct dev_io *io)
@@ -1277,6 +1556,7 @@ static int write_device(struct repo_point *pt, struct repo_device *dev,
 	if (rc)
 		goto out;
 	io.src = src->fd;
+	io.source = src;
 	io.what = "creating the image";
 	io.image = io.dst = open_new(pt->dirfd, dev->data_file);
 	if (io.image < 0)
@@ -1531,6 +1811,7 @@ int repo_point_commit(struct repo_point *pt, char *msg)
 		rc = fail_io(msg, -errno, who, "syncing its directory");
 		goto out;
 	}
+	repo_test_stop("manifest");
 	if (renameat2(repo->dirfd, pt->tmp, repo->dirfd, pt->info.id, RENAME_NOREPLACE)) {
 		rc = fail_io(msg, -errno, who, "moving it into place");
 		goto out;
@@ -1778,6 +2059,42 @@ int repo_restore(struct repo *repo, const char *id, const char *device, int targ
 		rc = restore_device(dirfd, &p, dev, target_fd, msg);
 	else
 		rc = say(msg, -ENOENT, "point %s has no device %s", id, device);
+	close(dirfd);
+	point_info_free(&p);
+	return rc;
+}
+
+void repo_test_stop(const char *stage)
+{
+	const char *want = getenv("BLKSNAP_TEST_STOP");
+
+	if (want && !strcmp(want, stage))
+		raise(SIGSTOP);
+}
+
+int repo_check_device(struct repo *repo, const char *id, const char *device, char *msg)
+{
+	struct repo_point_info p;
+	const struct repo_device *dev;
+	struct dev_io io;
+	char who[300];
+	int dirfd = -1, rc = load_point(repo, id, &p, &dirfd, msg);
+
+	if (rc)
+		return rc;
+	dev = find_device(&p, device);
+	if (!dev) {
+		rc = say(msg, -ENOENT, "point %s has no device %s", id, device);
+		goto out;
+	}
+	snprintf(who, sizeof(who), "point %s, device %s", id, dev->name);
+	rc = io_init(&io, dev);
+	if (!rc)
+		rc = open_image(&io, dirfd);
+	if (rc)
+		fail_io(msg, rc, who, rc == -ENOMEM && !io.what ? "out of memory" : io.what);
+	io_done(&io);
+out:
 	close(dirfd);
 	point_info_free(&p);
 	return rc;

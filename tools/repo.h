@@ -30,6 +30,17 @@ int repo_create(const char *dir, char *msg);
 int repo_open(const char *dir, struct repo **repo, char *msg);
 void repo_close(struct repo *repo);
 
+/*
+ * Hold the repository's writer lock (the one a point or a prune takes)
+ * until repo_unlock() or repo_close(): a backup holds it from before its
+ * snapshot is made, so that it can tell its own leftovers from another's.
+ * The point begun meanwhile does not release it.
+ */
+int repo_lock(struct repo *repo, char *msg);
+void repo_unlock(struct repo *repo);
+/* The repository's directory (for files of the caller's own in it). */
+int repo_dirfd(const struct repo *repo);
+
 /* ---- writing a restore point ---------------------------------------------- */
 
 /*
@@ -63,6 +74,13 @@ struct repo_source {
 	 * must hold the device with the same size and block size.
 	 */
 	const struct repo_changes *changes;
+	/*
+	 * If not NULL, called before the copy and after each chunk with the
+	 * bytes read so far and the bytes to read in all; a non-zero return
+	 * stops the copy (-ECANCELED).
+	 */
+	int (*progress)(void *arg, uint64_t done, uint64_t total);
+	void *progress_arg;
 };
 
 /*
@@ -152,6 +170,21 @@ void repo_verdicts_free(struct repo_verdict *verdicts, size_t count);
  */
 int repo_restore(struct repo *repo, const char *id, const char *device,
 		 int target_fd, char *msg);
+
+/*
+ * The files of the device @device of the point @id are what the manifest
+ * says (image size, checksum file header and XXH3): what an increment
+ * from it relies on. Cheap: the image is not read.
+ */
+int repo_check_device(struct repo *repo, const char *id, const char *device, char *msg);
+
+/*
+ * For the tests of crashes: if the environment's BLKSNAP_TEST_STOP is
+ * @stage, stop the process (SIGSTOP) there, for the test to kill or
+ * continue it. Stages: "manifest" (the manifest is written, the point not
+ * yet renamed into place) and the backup command's own.
+ */
+void repo_test_stop(const char *stage);
 
 /*
  * Remove all but the newest @keep (>= 1) points; *@removed gets how many

@@ -7,6 +7,7 @@
  *   output.c        error messages, --json output (json-c), opening devices
  *   cmd_cbt.c       attach, detach, cbtinfo, readcbtmap, markdirty, changes
  *   cmd_snapshot.c  snapshot create, add, take, destroy, collect, info, watch
+ *   cmd_backup.c    backup, restore, verify, list, prune (on repo.c)
  *   parse.c         numbers, sizes and sector ranges (parse.h)
  *   repo.c          the backup repository: restore points, verify, restore,
  *                   prune (repo.h; format: docs/backup-format.md)
@@ -152,5 +153,11 @@ int cmd_snapshot_destroy(int argc, char **argv);
 int cmd_snapshot_collect(int argc, char **argv);
 int cmd_snapshot_info(int argc, char **argv);
 int cmd_snapshot_watch(int argc, char **argv);
+
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 
 #endif
