@@ -75,6 +75,16 @@ static int open_repo(const char *dir, int create, struct repo **repo)
 	return rc ? repo_fail(msg) : EXIT_OK;
 }
 
+/* One JSON object a line on stderr (progress and notes), released. */
+static void json_line_stderr(json_object *obj)
+{
+	if (!obj)
+		return;
+	fprintf(stderr, "%s\n", json_object_to_json_string_ext(obj,
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(obj);
+}
+
 /* ---- progress ------------------------------------------------------------------ */
 
 struct progress {
@@ -139,11 +149,7 @@ static int progress_cb(void *arg, uint64_t done, uint64_t total)
 		obj = json_obj("event", json_str("progress"), "device", json_str(p->device),
 			       "done", json_u64(done), "total", json_u64(total),
 			       "bytes_per_second", json_u64((uint64_t)rate), NULL);
-		if (obj) {
-			fprintf(stderr, "%s\n", json_object_to_json_string_ext(obj,
-				JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-			json_object_put(obj);
-		}
+		json_line_stderr(obj);
 	} else if (p->tty) {
 		uint64_t eta = rate > 0 ? (uint64_t)((double)(total - done) / rate) : 0;
 
@@ -229,15 +235,20 @@ struct backup {
 static void note(const struct backup *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(const struct backup *b, const char *fmt, ...)
 {
+	char text[REPO_MSG_SIZE + 128];
+	json_object *obj;
 	va_list ap;
 
-	if (b->quiet || json_output)
-		return;
+	(void)b;
 	va_start(ap, fmt);
-	fprintf(stderr, "blksnap: %s: ", cmd_name);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	if (!json_output) {
+		fprintf(stderr, "blksnap: %s: %s\n", cmd_name, text);
+		return;
+	}
+	obj = json_obj("event", json_str("note"), "message", json_str(text), NULL);
+	json_line_stderr(obj);
 }
 
 /*
@@ -547,7 +558,8 @@ static int print_backup(const struct backup *b, const char *id, int kind_full)
 			"name", json_str(s->path), "size", json_u64(s->size),
 			"copy", json_str(s->incremental ? "incremental" : "full"),
 			"reason", s->incremental ? NULL : json_str(s->why),
-			"changed_bytes", json_u64(sectors * BLKSNAP_SECTOR_SIZE),
+			"changed_bytes", s->incremental ? json_u64(sectors * BLKSNAP_SECTOR_SIZE) : NULL,
+			"changed_ranges", s->incremental ? json_u64(s->count) : NULL,
 			"cbt_generation", json_str(s->generation),
 			"cbt_number", json_u64(s->info.changes_number), NULL));
 	}
@@ -872,9 +884,10 @@ int cmd_verify(int argc, char **argv)
 		json_print(json_obj("verdicts", arr, NULL));
 	} else {
 		for (i = 0; i < n; i++)
-			printf("point %s %s: %s\n", v[i].point,
-			       v[i].device ? v[i].device : "(manifest)",
-			       v[i].err ? v[i].msg : "good");
+			if (v[i].err)
+				printf("%s\n", v[i].msg);
+			else
+				printf("point %s, device %s: good\n", v[i].point, v[i].device);
 	}
 	if (!n && !json_output)
 		printf("the repository has no points\n");

@@ -928,7 +928,9 @@ int repo_dirfd(const struct repo *repo)
 
 /* How the file written gets the blocks that are all zeroes. */
 enum zeros {
-	ZEROS_WRITE,	/* written (a block device, a file with old data) */
+	ZEROS_WRITE,	/* written */
+	ZEROS_ZERO,	/* zeroed by the device or file system (a restore's
+			 * block device or file with old data), else written */
 	ZEROS_SKIP,	/* left alone: the file reads as zeroes there already */
 	ZEROS_PUNCH,	/* holes punched: the file holds a clone of older data */
 };
@@ -996,12 +998,13 @@ static int write_run(int fd, const uint8_t *p, uint64_t len, uint64_t off, enum 
 {
 	if (how == ZEROS_SKIP)
 		return 0;
-	if (how == ZEROS_PUNCH) {
-		if (!fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len))
+	if (how == ZEROS_PUNCH || how == ZEROS_ZERO) {
+		if (!fallocate(fd, (how == ZEROS_PUNCH ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE) |
+			       FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len))
 			return 0;
 		if (errno != EOPNOTSUPP)
 			return -errno;
-		/* No holes in this file system: write the zeroes. */
+		/* Not in this file system or device: write the zeroes. */
 	}
 	return pwrite_full(fd, p, len, off);
 }
@@ -1222,6 +1225,23 @@ static void *reader(void *data)
 	return NULL;
 }
 
+/*
+ * Start the writeback of what was just written and wait for what was
+ * written WRITE_LAG bytes before: the disk writes while the source is read,
+ * and the final fsync() has little left to do. Errors are the fsync()'s to
+ * report.
+ */
+#define WRITE_LAG	(16u << 20)
+
+static void write_behind(int fd, uint64_t off, uint64_t len)
+{
+	sync_file_range(fd, (off64_t)off, (off64_t)len, SYNC_FILE_RANGE_WRITE);
+	if (off >= WRITE_LAG)
+		sync_file_range(fd, (off64_t)(off - WRITE_LAG), (off64_t)len,
+				SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+				SYNC_FILE_RANGE_WAIT_AFTER);
+}
+
 /* Write out the chunk of slot @s: its blocks and their checksums. */
 static int store_chunk(struct dev_io *io, struct slot *s)
 {
@@ -1239,6 +1259,8 @@ static int store_chunk(struct dev_io *io, struct slot *s)
 	io->sums_buf = s->sums;
 	io->what = "writing the image";
 	rc = write_runs(io, off, len);
+	if (!rc)
+		write_behind(io->dst, off, len);
 	if (!rc) {
 		io->copied += len;
 		io->what = "writing the checksums";
@@ -1996,7 +2018,7 @@ static int prepare_target(struct dev_io *io, char *msg)
 			return say(msg, -errno, "target: sizing it: %s", strerror(errno));
 		return 0;
 	}
-	io->zeros = ZEROS_WRITE;
+	io->zeros = ZEROS_ZERO;
 	if (S_ISREG(st.st_mode))
 		have = (uint64_t)st.st_size;
 	else if (!S_ISBLK(st.st_mode))
@@ -2036,8 +2058,9 @@ static int restore_device(int dirfd, const struct repo_point_info *p,
 		rc = -errno;
 	}
 	if (rc && io.bad)
-		say(msg, rc, "%s: block %llu does not match its checksum: the target is only partly written",
-		    who, (unsigned long long)io.first_bad);
+		say(msg, rc, "%s: block %llu (byte %llu) does not match its checksum: the target is only partly written",
+		    who, (unsigned long long)io.first_bad,
+		    (unsigned long long)(io.first_bad * dev->block_size));
 	else if (rc)
 		fail_io(msg, rc, who, io.what);
 out:

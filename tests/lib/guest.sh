@@ -74,6 +74,12 @@ kv_get() {
 	return 0
 }
 
+# json_get KEY: value of KEY in the one-line JSON on stdin (strings
+# unquoted); of its last occurrence if the key is repeated
+json_get() {
+	sed -n 's/.*"'"$1"'":\(\("\([^"]*\)"\)\|\(-\{0,1\}[0-9][0-9]*\)\|\(true\|false\)\).*/\3\4\5/p' | head -n 1
+}
+
 # Data stamps: every 4 KiB block holds "<tag> <block number>", padded.
 # stamp_data TAG FIRST_BLOCK COUNT: write the stamps to stdout
 stamp_data() {

@@ -9,12 +9,6 @@
 BS=${BINDIR:?}/blksnap
 [ -x "$BS" ] || fail "the blksnap tool is not built ($BS)"
 
-# json_get KEY: value of KEY in the one-line JSON on stdin (strings unquoted;
-# our output has unique keys per line).
-json_get() {
-	sed -n 's/.*"'"$1"'":\(\("\([^"]*\)"\)\|\(-\{0,1\}[0-9][0-9]*\)\|\(true\|false\)\).*/\3\4\5/p' | head -n 1
-}
-
 # expect_tool_err STATUS PREFIX CMD...: the command exits STATUS, prints
 # nothing on stdout and exactly one stderr line starting with PREFIX (how
 # the tool reports an error). Sets $ERR to that line.
