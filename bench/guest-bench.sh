@@ -8,7 +8,7 @@
 #                   repetition runs the baseline and every variant once)
 #   runtime=5       seconds of each time-based fio run (after ramp=0 s:
 #                   brd needs no warm-up)
-#   cases="P1 P2 P3 P4 P5 V"   subset of cases to run
+#   cases="P1 P2 P3 P4 P5 V B" subset of cases to run
 #   size=256M       region of the 512 MiB brd origin that fio uses
 #   blksnap=off     skip blksnap (to try the "unavailable" path)
 #
@@ -25,7 +25,7 @@
 set -u
 export LC_ALL=C
 
-reps=3 runtime=5 ramp=0 cases="P1 P2 P3 P4 P5 V" size=256M blksnap=on
+reps=3 runtime=5 ramp=0 cases="P1 P2 P3 P4 P5 V B" size=256M blksnap=on
 for kv in "$@"; do
 	case "$kv" in
 	reps=*|runtime=*|ramp=*|cases=*|size=*|blksnap=*) eval "${kv%%=*}=\${kv#*=}" ;;
@@ -58,7 +58,8 @@ echo "case,title,device,variant,base,metric,unit,rep,value,note" > "$CSV"
 
 RD_MIB=512                      # each brd device
 RD_NR=6                         # ram0 origin, ram1 dm COW store, ram2 blksnap
-                                # difference storage, ram3-5 more origins (P4)
+                                # difference storage, ram3-5 more origins (P4);
+                                # ram3 is B's backup repository (xfs)
 VSIZE=768M                      # region of /dev/vda used by the virtio case
                                 # (3072 chunks; the 1 GiB stores hold them)
 STALL_SIZE=64M                  # region written by the stall probe
@@ -85,6 +86,10 @@ declare -A TITLE=(
 	[P5-mem-chunk]="kernel memory per changed chunk (first 4 KiB random overwrite on virtio)"
 	[V-P1-rand4k]="virtio-blk tracking only: 4 KiB random writes QD32"
 	[V-P2-first-rand4k]="virtio-blk first overwrite of every chunk: 4 KiB random writes QD32"
+	[B-full]="backup: full copy of a snapshot vs fio 1 MiB sequential QD4 read of its image"
+	[B-incr-0pct]="backup: incremental with nothing changed: the fixed cost"
+	[B-incr-1pct]="backup: incremental after 1% of the CBT blocks changed: one 4 KiB write each"
+	[B-incr-10pct]="backup: incremental after 10% of the CBT blocks changed: one 4 KiB write each"
 )
 
 log() { printf '[bench %s] %s\n' "$(date +%T)" "$*"; }
@@ -718,6 +723,242 @@ case_v() {
 	done
 }
 
+# B: the backup command. Source: a dm-linear device over the first $size of
+# the filled ram0 (one image must fit the repository); repository: a fresh
+# xfs (reflinks on) on ram3, made anew every repetition; difference storage:
+# ram2, discarded before every snapshot. Each repetition: fio reads a
+# snapshot image of the source once (1 MiB sequential QD4, as the backup
+# reads it), then a full backup, then incremental ones after 0 %, 1 % and
+# 10 % of the source's CBT blocks got one 4 KiB write each (through the
+# source device, which the filter tracks).
+B_SRC=bench-bsrc B_REPO_DEV=/dev/ram3 B_MNT=$TMP/repo
+B_REPO=$B_MNT/repo
+B_DEV="" B_BYTES=0 B_BLOCK=65536 B_MS="" B_HWM=""
+
+# hwm_poll PID: VmHWM of PID (bytes) as last read, polled every 0.2 s
+# without a fork (read -t on a FIFO nobody writes); kills PID after 600 s.
+hwm_poll() {
+	local pid=$1 k v hwm="" tick end=$((SECONDS + 600))
+	exec {tick}<> "$TMP/tick"
+	while [ -e "/proc/$pid/status" ]; do
+		while read -r k v _; do
+			[ "$k" = VmHWM: ] && hwm=$((v * 1024))
+		done 2>/dev/null < "/proc/$pid/status"
+		[ $SECONDS -lt $end ] || { kill "$pid"; break; }
+		read -r -t 0.2 -u "$tick" _
+	done
+	echo "$hwm"
+}
+
+# b_run OUT ERR ARGS...: the tool with ARGS (not through bs: its own pid is
+# polled), stdout to OUT, stderr to ERR. B_MS: wall time (ms, from before
+# the fork to its exit), B_HWM: its peak RSS (bytes; empty if never read).
+b_run() {
+	local out=$1 err=$2 pid poller t0 t1 rc
+	shift 2
+	t0=$EPOCHREALTIME
+	"$BSTOOL" "$@" > "$out" 2> "$err" &
+	pid=$!
+	hwm_poll "$pid" > "$TMP/hwm" &
+	poller=$!
+	wait "$pid"
+	rc=$?
+	t1=$EPOCHREALTIME
+	wait "$poller"
+	B_MS=$(( (${t1/./} - ${t0/./}) / 1000 ))
+	B_HWM=$(cat "$TMP/hwm")
+	return $rc
+}
+
+# b_backup OUT ERR [OPTION...]: one backup of the source into the repository
+b_backup() {
+	local out=$1 err=$2
+	shift 2
+	discard /dev/ram2
+	b_run "$out" "$err" --json backup "$B_DEV" --to "$B_REPO" --storage /dev/ram2 \
+		--limit "${RD_MIB}M" "$@"
+}
+
+# b_fresh_repo: a new xfs on the repository device, mounted (errors in $TMP/err)
+b_fresh_repo() {
+	umount "$B_MNT" 2>/dev/null
+	mkdir -p "$B_MNT"
+	mkfs.xfs -f -q "$B_REPO_DEV" > "$TMP/err" 2>&1 && mount -t xfs "$B_REPO_DEV" "$B_MNT" 2>> "$TMP/err"
+}
+
+# b_points: the repository's points, oldest first, one JSON object a line
+b_points() { bs --json list "$B_REPO" | sed 's/{"id":/\n&/g' | grep '^{"id":'; }
+
+# b_change PCT: one 4 KiB write (at a random 4 KiB of the block) into PCT %
+# of the source's CBT blocks, chosen at random, in random order; B_WRITTEN
+# is the number of blocks written
+B_WRITTEN=0
+b_change() {
+	local nb=$((B_BYTES / B_BLOCK)) k
+	k=$(( (nb * $1 + 50) / 100 ))
+	B_WRITTEN=0
+	{
+		echo "fio version 2 iolog"
+		echo "$B_DEV add"
+		echo "$B_DEV open"
+		seq 0 $((nb - 1)) | shuf -n "$k" | awk -v d="$B_DEV" -v b="$B_BLOCK" -v s="$RANDOM" \
+			'BEGIN { srand(s) } { printf "%s write %d 4096\n", d, $1 * b + int(rand() * b / 4096) * 4096 }'
+		echo "$B_DEV close"
+	} > "$TMP/change.iolog"
+	fio_job first-rand IOLOG="$TMP/change.iolog" QD=32 > /dev/null && B_WRITTEN=$k
+}
+
+# b_err CASE VARIANT BASE METRIC UNIT REP MESSAGE: an error row
+b_err() { csv "$1" brd "$2" "$3" "$4" "$5" "$6" "" "error: $7"; }
+
+# b_incr REP CASE PCT: change PCT % of the blocks, back up incrementally,
+# record the time, the bytes read and the reference (blksnap changes)
+b_incr() {
+	local r=$1 c=$2 pct=$3 v="blksnap backup (incremental)" note pts nline pline
+	local copied n g out sect ranges changed bjs
+	B_WRITTEN=0
+	if [ "$pct" != 0 ] && ! b_change "$pct" 2> "$TMP/err"; then
+		b_err "$c" "$v" no backup_ms ms "$r" "writing the changes: $(cat "$TMP/err")"; return
+	fi
+	if ! b_backup "$TMP/b.out" "$TMP/b.err" --quiet; then
+		b_err "$c" "$v" no backup_ms ms "$r" "backup failed: $(cat "$TMP/b.err")"; return
+	fi
+	note=""
+	grep -q '"copy":"incremental"' "$TMP/b.out" ||
+		note="error: a full copy was made: $(json_str reason < "$TMP/b.out")"
+	csv "$c" brd "$v" no backup_ms ms "$r" "$B_MS" "$note"
+	pts=$(b_points)
+	nline=$(tail -n 1 <<<"$pts") pline=$(tail -n 2 <<<"$pts" | head -n 1)
+	copied=$(json_num copied_bytes <<<"$nline")
+	n=$(json_num cbt_number <<<"$pline") g=$(json_str cbt_generation <<<"$pline")
+	bjs=$(json_num changed_bytes < "$TMP/b.out")
+	# The reference: what change tracking lists since the parent point,
+	# as of the backup's snapshot (the last one taken).
+	if out=$(bs --json changes "$B_DEV" --since "$n" --generation "$g" 2> "$TMP/err") &&
+		sect=$(json_num sectors <<<"$out") && [ -n "$sect" ]; then
+		changed=$((sect * 512))
+		ranges=$(grep -o '"offset"' <<<"$out" | wc -l)
+		csv "$c" brd "blksnap changes" yes read_bytes bytes "$r" "$changed" \
+			"$B_WRITTEN blocks of $B_BLOCK bytes written"
+		csv "$c" brd "$v" no read_bytes bytes "$r" "$copied" \
+			"$([ "$bjs" = "$changed" ] || echo "the backup's changed_bytes differ: $bjs")"
+		csv "$c" brd "blksnap changes" no changed_ranges ranges "$r" "$ranges"
+		if [ "$ranges" -gt 0 ] && [ -n "$copied" ]; then
+			csv "$c" brd "$v" no excess_blocks_per_range blocks "$r" \
+				"$(awk -v a="$copied" -v b="$changed" -v n="$ranges" -v k="$B_BLOCK" \
+					'BEGIN { printf "%.3g", (a - b) / n / k }')" \
+				"(read - changed) / ranges / CBT block; the target: at most 1"
+		fi
+	else
+		b_err "$c" "blksnap changes" yes read_bytes bytes "$r" \
+			"changes --since $n: $(cat "$TMP/err") $out"
+		csv "$c" brd "$v" no read_bytes bytes "$r" "$copied"
+	fi
+}
+
+# b_mibs MS: the source's size / MS milliseconds, in MiB/s
+b_mibs() { awk -v b="$B_BYTES" -v t="$1" 'BEGIN { printf "%.1f", b / 1048576 / (t / 1000) }'; }
+
+# b_rep REP: one repetition of every B measurement, in turn
+b_rep() {
+	local r=$1 img line full_ms="" pct c rate copied t0 t1 cp="dd copy of the image into the repository"
+	# The baseline: one pass of fio over a snapshot image of the source;
+	# then what a plain copy of that image into the (fresh) repository
+	# costs: 1 MiB direct reads, buffered writes into an xfs file, fsync.
+	b_fresh_repo || b_err B-full "$cp" no r_mibs MiB/s "$r" "repository: $(cat "$TMP/err")"
+	discard /dev/ram2
+	if bs_take /dev/ram2 "${RD_MIB}M" "$B_DEV" > /dev/null 2> "$TMP/err"; then
+		img=$(image_of "$B_DEV")
+		if [ -b "$img" ] && line=$(fio_job pass DEV="$img" SIZE="$B_BYTES" RW=read BS=1M QD=4 2> "$TMP/err"); then
+			csv B-full brd "fio read of the image" yes r_mibs MiB/s "$r" "$(pick r_mibs "$line")" \
+				"one pass of 1 MiB reads at QD4"
+		else
+			b_err B-full "fio read of the image" yes r_mibs MiB/s "$r" "image $img: $(cat "$TMP/err")"
+		fi
+		if mountpoint -q "$B_MNT"; then
+			t0=$EPOCHREALTIME
+			if dd if="$img" of="$B_MNT/dd.img" bs=1M iflag=direct conv=fsync status=none 2> "$TMP/err"; then
+				t1=$EPOCHREALTIME
+				csv B-full brd "$cp" no r_mibs MiB/s "$r" "$(b_mibs $(( (${t1/./} - ${t0/./}) / 1000 )))" \
+					"dd: 1 MiB direct reads (QD1); buffered writes to an xfs file; fsync"
+			else
+				b_err B-full "$cp" no r_mibs MiB/s "$r" "$(cat "$TMP/err")"
+			fi
+		fi
+		bs_destroy
+	else
+		b_err B-full "fio read of the image" yes r_mibs MiB/s "$r" "create/take failed: $(cat "$TMP/err")"
+	fi
+	# The full backup into an empty repository: progress on (JSON lines
+	# on stderr, 4 a second), for the rate of its copy phase.
+	if ! b_fresh_repo; then
+		b_err B-full "blksnap backup --full" no r_mibs MiB/s "$r" "repository: $(cat "$TMP/err")"
+	elif b_backup "$TMP/b.out" "$TMP/b.err" --full; then
+		full_ms=$B_MS
+		csv B-full brd "blksnap backup --full" no r_mibs MiB/s "$r" "$(b_mibs "$B_MS")" \
+			"source size / wall time (tool start; take; copy; fsync; commit; destroy)"
+		rate=$(grep '"bytes_per_second"' "$TMP/b.err" | tail -n 1 | json_num bytes_per_second)
+		csv B-full brd "blksnap backup --full: copy phase" no r_mibs MiB/s "$r" \
+			"$([ -n "$rate" ] && awk -v b="$rate" 'BEGIN { printf "%.1f", b / 1048576 }')" \
+			"the tool's last progress rate: bytes stored / time since the copy began (no fsync)"
+		csv B-full brd "blksnap backup --full" no backup_ms ms "$r" "$B_MS"
+		csv B-full brd "blksnap backup --full" no rss_peak_bytes bytes "$r" "$B_HWM" \
+			"VmHWM of the tool (polled every 0.2 s)"
+		copied=$(b_points | tail -n 1 | json_num copied_bytes)
+		csv B-full brd "blksnap backup --full" no read_bytes bytes "$r" "$copied" \
+			"copied_bytes of the point; the source has $B_BYTES bytes"
+	else
+		b_err B-full "blksnap backup --full" no r_mibs MiB/s "$r" "backup failed: $(cat "$TMP/b.err")"
+	fi
+	for pct in 0 1 10; do
+		c=B-incr-${pct}pct
+		if [ -z "$full_ms" ]; then
+			b_err "$c" "blksnap backup --full" yes backup_ms ms "$r" "no full backup in this repetition"
+			continue
+		fi
+		csv "$c" brd "blksnap backup --full" yes backup_ms ms "$r" "$full_ms" "this repetition's full backup"
+		b_incr "$r" "$c" "$pct"
+	done
+}
+
+case_b() {
+	local r pct id
+	if [ $BS_OK != 1 ]; then
+		for r in $(seq "$reps"); do
+			csv B-full brd "fio read of the image" yes r_mibs MiB/s "$r" "" "blksnap unavailable: $BS_WHY"
+			na B-full brd "blksnap backup --full" r_mibs MiB/s "$r"
+			for pct in 0 1 10; do
+				csv B-incr-${pct}pct brd "blksnap backup --full" yes backup_ms ms "$r" "" \
+					"blksnap unavailable: $BS_WHY"
+				na B-incr-${pct}pct brd "blksnap backup (incremental)" backup_ms ms "$r"
+			done
+		done
+		return
+	fi
+	B_BYTES=$(numfmt --from=iec "$size")
+	rm -f "$TMP/tick"
+	mkfifo "$TMP/tick"
+	if ! dmsetup create "$B_SRC" --table "0 $((B_BYTES / 512)) linear /dev/ram0 0" ||
+		! B_DEV=$(dm_dev "$B_SRC") || ! bs attach "$B_DEV" > /dev/null; then
+		b_err B-full "blksnap backup --full" no r_mibs MiB/s 1 "cannot set up the source (dm-linear over ram0, filter)"
+		dmsetup remove "$B_SRC" 2>/dev/null
+		return
+	fi
+	B_BLOCK=$(bs cbtinfo "$B_DEV" --json | json_num block_size)
+	meta b_source "$B_DEV: dm-linear over the first $size of ram0; CBT block $B_BLOCK bytes"
+	meta b_repository "xfs on $B_REPO_DEV (made anew every repetition); difference storage /dev/ram2"
+	for r in $(seq "$reps"); do
+		log "B rep $r"
+		b_rep "$r"
+	done
+	# A backup that failed hard could leave its snapshot behind.
+	for id in $(bs snapshot collect); do bs snapshot destroy "$id" > /dev/null; done
+	umount "$B_MNT"
+	discard "$B_REPO_DEV" /dev/ram2
+	bs_detach "$B_DEV"
+	dmsetup remove "$B_SRC"
+}
+
 # --- main ---------------------------------------------------------------------
 start=$(date +%s)
 log "kernel $(uname -r), $(nproc) CPUs, $(( $(mi MemTotal) >> 20 )) MiB; cases: $cases; reps=$reps runtime=${runtime}s"
@@ -753,7 +994,7 @@ meta fio "$(fio --version)"
 log "filling /dev/ram0"
 fio_job pass DEV=/dev/ram0 SIZE=${RD_MIB}M RW=write BS=1M QD=4 >/dev/null
 
-for c in P1 P2 P3 P4 P5 V; do
+for c in P1 P2 P3 P4 P5 V B; do
 	want $c || continue
 	log "case $c"
 	t=$(date +%s)

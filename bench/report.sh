@@ -47,7 +47,8 @@ meta() {
 # Cases in reading order; others follow in the order they first appear.
 order="P1-rand4k P1-seq1M P2-first-rand4k P2-first-seq1M P2-second-rand4k P2-second-seq1M
 P3-seq-unchanged P3-rand-unchanged P3-seq-half P3-rand-half P4-stall P4-dm-stall P4-take-time
-P5-cbt-1GiB P5-cbt-1TiB P5-cbt-16TiB P5-mem-chunk V-P1-rand4k V-P2-first-rand4k"
+P5-cbt-1GiB P5-cbt-1TiB P5-cbt-16TiB P5-mem-chunk V-P1-rand4k V-P2-first-rand4k
+B-full B-incr-0pct B-incr-1pct B-incr-10pct"
 gawk -F, -v OFS=, -v caseorder="$order" '
 function median(a, n,   b, i) {
 	for (i = 1; i <= n; i++) b[i] = a[i] + 0
@@ -61,7 +62,8 @@ function minmax(a, n, want,   i, m) {
 	return m
 }
 function num(x) { return x == "" ? "" : sprintf("%.6g", x) }
-function measure(m) {
+function measure(m, v) {
+	if (m == "read_bytes" && v ~ /^blksnap changes/) return "bytes to read (the changes listed)"
 	return m == "w_iops" ? "write IOPS" : m == "r_iops" ? "read IOPS" : \
 		m == "w_mibs" ? "write MiB/s" : m == "r_mibs" ? "read MiB/s" : \
 		m == "w_latmax_ms" ? "longest write latency" : m == "take_ms" ? "create + take time" : \
@@ -70,7 +72,10 @@ function measure(m) {
 		m == "slab_vmalloc_per_chunk" ? "Slab+VmallocUsed per chunk" : \
 		m == "kernel_mem_per_chunk" ? "all kernel memory per chunk" : \
 		m == "slab_vmalloc_per_snapshot" ? "Slab+VmallocUsed per snapshot (fixed part)" : \
-		m == "kernel_mem_per_snapshot" ? "all kernel memory per snapshot (fixed part)" : m
+		m == "kernel_mem_per_snapshot" ? "all kernel memory per snapshot (fixed part)" : \
+		m == "backup_ms" ? "backup wall time" : m == "read_bytes" ? "bytes read" : \
+		m == "rss_peak_bytes" ? "peak RSS of the tool" : m == "changed_ranges" ? "changed ranges" : \
+		m == "excess_blocks_per_range" ? "read beyond the changes (CBT blocks per range)" : m
 }
 NR == 1 { next }
 {
@@ -114,7 +119,7 @@ END {
 		print cs[k], ti[k], dv[k], va[k], me[k], un[k], m, num(med), num(lo), num(hi), \
 			(k in isbase ? "(baseline)" : bname), rn, \
 			rn ? num(median(r, rn)) : "", rn ? num(minmax(r, rn, "min")) : "", \
-			rn ? num(minmax(r, rn, "max")) : "", note[k], measure(me[k])
+			rn ? num(minmax(r, rn, "max")) : "", note[k], measure(me[k], va[k])
 	}
 }' "$raw" > "$sum"
 
@@ -175,6 +180,9 @@ fi
 	echo "$kline"
 	echo "VM: qemu TCG (no KVM), $(meta cpus) vCPUs, $(meta mem_mib) MiB; host: $(meta host_cpu), $(meta host_cpus) CPUs."
 	echo "Devices: brd ($(meta brd)) for every case but V-*; virtio-blk (sparse host files, cache=unsafe) for V-*."
+	if [ -n "$(meta b_source)" ]; then
+		echo "B-*: source $(meta b_source); repository $(meta b_repository)."
+	fi
 	echo "fio $(meta fio), libaio, direct=1; time-based runs of $(meta runtime) s after $(meta ramp) s ramp on the first $(meta size) of the origin ($(meta vsize) on virtio);"
 	echo "chunk $((chunk / 1024)) KiB ($((chunk / 512)) sectors) for blksnap and dm-snapshot (transient, N); $(meta reps) repetitions, interleaved."
 	echo "blksnap: $( [ "$(meta blksnap_ok)" = 1 ] && echo "loaded ($(meta blksnap_version))" || echo "UNAVAILABLE: $(meta blksnap_why)")."
@@ -191,11 +199,13 @@ fi
 } > "$md"
 
 # 3. The plot: one horizontal bar per variant, ratio to the baseline on a log
-# scale; throughput (P1-P3, V) and write latency (P4) in two panels.
+# scale; throughput (P1-P3, V, B-full) and times (P4 write latency, B-incr
+# backup time) in two panels.
 gawk -F, -v tput="$results/.tput.dat" -v lat="$results/.lat.dat" '
 NR == 1 { next }
 $13 != "" {
 	lab = $1 ": " $4
+	if ($1 ~ /^B-/ && $6 == "ms") lab = lab ", " $17
 	line = sprintf("%s\t%s\t%s\t%s\n", lab, $13, $14, $15)
 	if ($6 == "ms") { printf "%s", line > lat; nl++ } else if ($6 != "bytes") { printf "%s", line > tput; nt++ }
 }
@@ -225,6 +235,9 @@ gen=$results/.gen.md
 	echo "  blksnap difference storage, ram3-5 extra origins for P4) so that the virtual-disk emulation is"
 	echo "  not measured; V-* use the virtio-blk disks (/dev/vda origin, vdb blksnap storage, vdc dm COW store;"
 	echo "  sparse files on the host with cache=unsafe)."
+	if [ -n "$(meta b_source)" ]; then
+		echo "* Backup (B-*): source $(meta b_source); repository $(meta b_repository)."
+	fi
 	echo "* fio $(meta fio), libaio, direct=1. Steady runs: $(meta runtime) s after $(meta ramp) s ramp over the first"
 	echo "  $(meta size) of ram0 ($(meta vsize) of vda). Chunk size $((chunk / 1024)) KiB = $((chunk / 512)) sectors for both"
 	echo "  blksnap and dm-snapshot (transient store, N). Stall probe: $(meta stall)."

@@ -34,6 +34,10 @@ P5-cbt-16TiB	the same cap of 2097152 blocks per table, here 8 MiB each
 P5-mem-chunk	the chunk descriptor (24 bytes from its own slab cache: number, state, and the buffer or the storage sector; locks are shared by 64 per device) and its xarray slot for blksnap, an exception in a hash table for dm-snapshot; blksnap's chunk buffers are pooled pages, as many as were in flight at once and at most free_diff_buffer_pool_size (128) of 256 KiB per device while the snapshot exists, which only the MemFree-based figure shows
 V-P1-rand4k	the virtio-blk emulation under TCG, which costs far more than the filter
 V-P2-first-rand4k	the chunk copies on emulated virtio disks: blksnap's write waits for the chunk read only, dm-snapshot's for the read and the write to the COW store
+B-full	the repository's write more than the image read, which is fio's (an unchanged image sends reads straight to the original): every MiB goes through the page cache of an xfs file on brd, written by one thread, and is fsynced at the end, which under emulation costs several times the read (the dd copy pays it too); the tool adds an XXH3 hash of every 64 KiB block in its four reader threads, on the same two vCPUs; the wall-time figure also holds the fixed cost of a run (B-incr-0pct) and the fsync, which the copy-phase figure leaves out
+B-incr-0pct	the fixed cost of a run: the tool's start, the repository's lock and list, create + take + destroy of a snapshot (P4-take-time), the CBT map read, reflinks of the parent's image and checksum file, the fsyncs and the manifest's commit
+B-incr-1pct	the fixed cost of B-incr-0pct plus the changed blocks: only the ranges CBT lists are read, widened to whole 64 KiB backup blocks, so scattered 4 KiB writes cost one 64 KiB read, hash and write each; the device's size enters only through the CBT map (one byte per block)
+B-incr-10pct	the same as B-incr-1pct with ten times the changed blocks
 EOF
 )
 if [[ $kernel == stock-* ]]; then
@@ -73,7 +77,52 @@ function near(lo, hi, tol,    p) {
 	if (hi < 1 - tol) return "below " r2(1 - tol) "× of the baseline in every repetition"
 	return "around the baseline (repetitions from " r2(lo) "× to " r2(hi) "×)"
 }
+# target(lo, hi, t): where the range lo..hi of a throughput ratio stands against a target t
+function target(lo, hi, t) {
+	if (lo >= t) return "at or above it in every repetition"
+	if (hi < t) return "below it in every repetition"
+	return "across it (repetitions from " r2(lo) "× to " r2(hi) "×)"
+}
+# bverdict(c): the backup cases: the 0.9× target of the full backup; bytes
+# read and time of the incremental ones
+function bverdict(c,    v, k, inc, x, t0, t1, t10) {
+	if (c == "B-full") {
+		k = c SUBSEP "blksnap backup --full" SUBSEP "r_mibs"
+		if (k in brat) v = "the whole run (size / wall time) is " target(brlo[k], brhi[k], 0.9)
+		k = c SUBSEP "blksnap backup --full: copy phase" SUBSEP "r_mibs"
+		if (k in brat) v = v (v != "" ? "; " : "") "its copy phase is " target(brlo[k], brhi[k], 0.9)
+		if (v != "") v = "against the target, 0.9× of fio reading the image, " v
+		k = c SUBSEP "blksnap backup --full" SUBSEP "r_mibs"
+		x = c SUBSEP "dd copy of the image into the repository" SUBSEP "r_mibs"
+		if ((x in brat) && bmed[x] > 0 && bmed[k] != "")
+			v = v (v != "" ? "; " : "") "a plain copy into the same repository (dd) gets " \
+				rat(brat[x], brlo[x], brhi[x]) ", and the backup " r2(bmed[k] / bmed[x]) "× of the dd copy (medians)"
+		return v
+	}
+	inc = "blksnap backup (incremental)"
+	k = c SUBSEP inc SUBSEP "read_bytes"
+	x = c SUBSEP inc SUBSEP "excess_blocks_per_range"
+	if (c == "B-incr-0pct" && (k in bmed) && bmed[k] != "")
+		v = bmax[k] + 0 == 0 ? "nothing was read in any repetition" : "up to " fmt(bmax[k], "bytes") " read with nothing changed"
+	else if ((x in bmed) && bmed[x] != "") {
+		if (bmin[x] < 0) v = "LESS was read than the changes list in some repetition (down to " bmin[x] " CBT blocks per range): changed blocks were not copied"
+		else if (bmax[x] <= 1) v = "the bytes read are within one CBT block per changed range of what blksnap changes lists in every repetition (at most " bmax[x] " blocks per range)"
+		else v = "the bytes read exceed what blksnap changes lists by more than one CBT block per changed range (up to " bmax[x] " blocks per range)"
+	}
+	k = c SUBSEP inc SUBSEP "backup_ms"
+	if (k in brat) v = v (v != "" ? "; " : "") "the incremental took " rat(brat[k], brlo[k], brhi[k]) " of the full backup'"'"'s time"
+	if (c == "B-incr-10pct") {
+		t0 = bmed["B-incr-0pct", inc, "backup_ms"]; t1 = bmed["B-incr-1pct", inc, "backup_ms"]; t10 = bmed[k]
+		if (t1 != "" && t10 != "" && t1 > 0) {
+			v = v "; with ten times the changes of B-incr-1pct it took " r2(t10 / t1) "× as long (medians)"
+			if (t0 != "")
+				v = v ", with nothing changed (B-incr-0pct) " fnum(t0, "ms") " ms"
+		}
+	}
+	return v
+}
 function verdict(c,    v) {
+	if (c ~ /^B-/) return bverdict(c)
 	if (!(c in bsr)) return ""
 	v = "blksnap " near(bslo[c], bshi[c], 0.03)
 	if (!(c in dmr)) return v
@@ -89,15 +138,26 @@ NR == 1 { next }
 {
 	c = $1
 	if (!(c in seen)) { seen[c] = 1; order[++nc] = c; title[c] = $2 }
-	if ($11 == "(baseline)") { basev[c] = $4; basefig[c] = ($8 == "" ? "not measured" : fmt($8, $6) rng($9, $10, $6)); next }
+	lbl = (c ~ /^B-/ && $6 != "MiB/s" ? $17 " " : "")	# B: several metrics per variant
+	if (c ~ /^B-/) {
+		bmed[c, $4, $5] = $8; bmin[c, $4, $5] = $9; bmax[c, $4, $5] = $10
+		if ($13 != "") { brat[c, $4, $5] = $13; brlo[c, $4, $5] = $14; brhi[c, $4, $5] = $15 }
+	}
+	if ($11 == "(baseline)") {
+		fig = ($8 == "" ? "not measured" : fmt($8, $6) rng($9, $10, $6))
+		if (!(c in basev)) { basev[c] = $4 (lbl != "" ? "," : ""); basefig[c] = lbl fig; next }
+		# a second baseline (B-incr: bytes and time): listed with the figures
+		parts[c] = (c in parts ? parts[c] "; " : "") $4 (lbl != "" ? ", " lbl : " ") fig " (baseline)"
+		next
+	}
 	if ($13 != "") {
-		part = $4 " " fmt($8, $6) ", " rat($13, $14, $15) " of " $11
+		part = $4 (lbl != "" ? ", " lbl : " ") fmt($8, $6) ", " rat($13, $14, $15) " of " $11
 		if ($4 == "blksnap filter on another device") { otr[c] = $13; otlo[c] = $14; othi[c] = $15 }
-		else if ($4 ~ /^blksnap/ && !(c in bsr)) { bsr[c] = $13; bslo[c] = $14; bshi[c] = $15 }
+		else if ($4 ~ /^blksnap/ && !(c in bsr) && c !~ /^B-/) { bsr[c] = $13; bslo[c] = $14; bshi[c] = $15 }
 		if ($4 ~ /^dm/ && !(c in dmr)) { dmr[c] = $13; dmlo[c] = $14; dmhi[c] = $15 }
 	}
 	else if ($8 != "")
-		part = $4 " " ($6 == "bytes" || $6 == "ms" ? $17 " " : "") fmt($8, $6) rng($9, $10, $6)
+		part = $4 (lbl != "" ? ", " : " ") (lbl != "" || $6 == "bytes" || $6 == "ms" ? $17 " " : "") fmt($8, $6) rng($9, $10, $6)
 	else
 		part = $4 ": not measured (" ($16 != "" ? $16 : "no value") ")"
 	parts[c] = (c in parts ? parts[c] "; " : "") part
