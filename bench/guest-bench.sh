@@ -350,18 +350,30 @@ dm_down() { dmsetup remove "$DM_SNAP" 2>/dev/null; dmsetup remove "$DM_ORIGIN" 2
 # origin without a filter while another device (ram3) has one: what every
 # other device of the machine pays (on a stock kernel, the module's hook
 # sees every bio of every device once one is attached).
+# p1_one CASE REP PATTERN I: the I-th of P1's four measurements
+p1_one() {
+	case $4 in
+	0) m "$1" brd raw yes "$2" "" "$3" /dev/ram0 ;;
+	1) p1_filtered "$1" "$2" "$3" "blksnap filter" /dev/ram0 ;;
+	2) p1_filtered "$1" "$2" "$3" "blksnap filter on another device" /dev/ram3 ;;
+	3)
+		if dm_origin /dev/ram0; then
+			m "$1" brd "dm snapshot-origin" no "$2" "" "$3" "$ORIGIN_DEV"
+		fi
+		dm_down ;;
+	esac
+}
+
+# The order of the four turns by one each repetition: the first run of a
+# repetition tends to get more of the host than the ones after it, which
+# would pass for a cost of the variants.
 case_p1() {
-	local r pat c
+	local r pat i
 	for r in $(seq "$reps"); do
 		for pat in rand4k seq1M; do
-			c=P1-$pat
-			m $c brd raw yes "$r" "" $pat /dev/ram0
-			p1_filtered $c "$r" $pat "blksnap filter" /dev/ram0
-			p1_filtered $c "$r" $pat "blksnap filter on another device" /dev/ram3
-			if dm_origin /dev/ram0; then
-				m $c brd "dm snapshot-origin" no "$r" "" $pat $ORIGIN_DEV
-			fi
-			dm_down
+			for i in 0 1 2 3; do
+				p1_one "P1-$pat" "$r" $pat $(( (i + r - 1) % 4 ))
+			done
 		done
 	done
 }
