@@ -230,6 +230,7 @@ struct backup {
 	int nsrc;
 	int full, quiet;
 	uint32_t block_size;
+	uint64_t limit;			/* of the difference storage; 0: default */
 };
 
 static void note(const struct backup *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -316,6 +317,28 @@ static void destroy_snapshot(struct backup *b)
 	unlinkat(repo_dirfd(b->repo), SNAPSHOT_FILE, 0);
 }
 
+/* The whole disk that holds the block device @dev (@dev itself if a disk). */
+static dev_t disk_of(dev_t dev)
+{
+	char path[96], text[32];
+	unsigned int mj, mn;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/partition", major(dev), minor(dev));
+	if (access(path, F_OK))
+		return dev;
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/../dev", major(dev), minor(dev));
+	f = fopen(path, "r");
+	if (!f)
+		return dev;
+	if (!fgets(text, sizeof(text), f) || sscanf(text, "%u:%u", &mj, &mn) != 2) {
+		fclose(f);
+		return dev;
+	}
+	fclose(f);
+	return makedev(mj, mn);
+}
+
 /* Open the devices, attach the filter where it is not, refuse duplicates. */
 static int open_sources(struct backup *b, struct stat *repo_st)
 {
@@ -335,7 +358,7 @@ static int open_sources(struct backup *b, struct stat *repo_st)
 			if (b->src[j].rdev == s->rdev)
 				return usage_error("%s and %s are the same device", b->src[j].path,
 						   s->path);
-		if (repo_st->st_dev == s->rdev)
+		if (repo_st->st_dev == s->rdev || disk_of(repo_st->st_dev) == s->rdev)
 			return fail("the repository %s is on %s, a device being backed up: "
 				    "use a repository on another device", b->repo_dir, s->path);
 		rc = blksnap_filter_attach(s->fd, BLKSNAP_FILTER_NAME);
@@ -485,24 +508,23 @@ static int copy_device(struct backup *b, struct repo_point *pt, struct source *s
 	return check_snapshot(s);
 }
 
-static int default_limit(const struct backup *b, uint64_t *limit)
+/* A quarter of the devices' total size, at least 256 MiB. */
+static uint64_t default_limit(const struct backup *b)
 {
 	uint64_t total = 0;
 	int i;
 
 	for (i = 0; i < b->nsrc; i++)
 		total += b->src[i].size;
-	*limit = total / 4;
-	if (*limit < (256ull << 20))
-		*limit = 256ull << 20;
-	return 0;
+	return total / 4 > (256ull << 20) ? total / 4 : 256ull << 20;
 }
 
 static int take_snapshot(struct backup *b, const char *storage, uint64_t limit)
 {
 	int i, rc;
 
-	rc = blksnap_snapshot_create(b->ctl, storage, (limit + BLKSNAP_SECTOR_SIZE - 1) / BLKSNAP_SECTOR_SIZE, &b->id);
+	rc = blksnap_snapshot_create(b->ctl, storage,
+				     (limit + BLKSNAP_SECTOR_SIZE - 1) / BLKSNAP_SECTOR_SIZE, &b->id);
 	if (rc < 0)
 		return lib_fail(storage, rc);
 	b->have_snapshot = 1;
@@ -569,12 +591,11 @@ static int print_backup(const struct backup *b, const char *id, int kind_full)
 				   "snapshot", json_str(b->uuid), "devices", devs, NULL));
 }
 
-static int run_backup(struct backup *b, const char *storage, const char *limit_s)
+static int run_backup(struct backup *b, const char *storage)
 {
 	char msg[REPO_MSG_SIZE], id[REPO_ID_SIZE];
 	struct repo_point *pt = NULL;
 	struct stat repo_st;
-	uint64_t limit;
 	int i, rc, all_full = 1;
 
 	if (fstat(repo_dirfd(b->repo), &repo_st))
@@ -584,22 +605,13 @@ static int run_backup(struct backup *b, const char *storage, const char *limit_s
 	if (repo_list(b->repo, &b->points, msg))
 		return repo_fail(msg);
 	find_parent(b);
-	b->ctl = open_control();
-	if (b->ctl < 0)
-		return EXIT_FAIL;
 	rc = remove_leftover_snapshot(b);
 	if (!rc)
 		rc = open_sources(b, &repo_st);
 	if (rc)
 		return rc;
-	if (limit_s) {
-		rc = parse_size(limit_s, &limit);
-		if (rc || !limit)
-			return usage_error("invalid size '%s'", limit_s);
-	} else {
-		default_limit(b, &limit);
-	}
-	rc = take_snapshot(b, storage ? storage : b->repo_dir, limit);
+	rc = take_snapshot(b, storage ? storage : b->repo_dir,
+			   b->limit ? b->limit : default_limit(b));
 	for (i = 0; !rc && i < b->nsrc; i++) {
 		rc = plan_device(b, &b->src[i]);
 		if (!rc)
@@ -679,6 +691,10 @@ int cmd_backup(int argc, char **argv)
 		usage_error("at most %d devices in one backup", MAX_DEVICES);
 		goto out;
 	}
+	if (limit_s && (parse_size(limit_s, &b->limit) || !b->limit)) {
+		usage_error("invalid size '%s'", limit_s);
+		goto out;
+	}
 	b->block_size = DEFAULT_BLOCK;
 	if (bs_s) {
 		if (parse_size(bs_s, &bs) || bs < REPO_BLOCK_MIN || bs > REPO_BLOCK_MAX ||
@@ -694,9 +710,11 @@ int cmd_backup(int argc, char **argv)
 		b->src[i].fd = b->src[i].image_fd = -1;
 	}
 	catch_signals();
-	rc = open_repo(b->repo_dir, 1, &b->repo);
+	/* Without the module, nothing else is done (no repository made). */
+	b->ctl = open_control();
+	rc = b->ctl < 0 ? EXIT_FAIL : open_repo(b->repo_dir, 1, &b->repo);
 	if (!rc)
-		rc = run_backup(b, storage, limit_s);
+		rc = run_backup(b, storage);
 	if (b->repo)
 		destroy_snapshot(b);
 out:

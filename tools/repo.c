@@ -942,6 +942,7 @@ struct dev_io {
 	int sums;		/* its checksum file, opened here */
 	int src;		/* read: the source device, or the image */
 	int dst;		/* written: the new image, the restore target, or -1 */
+	int direct;		/* the new image again, O_DIRECT; -1 if none */
 	enum zeros zeros;
 	uint8_t *buf;		/* BUF_SIZE bytes */
 	uint64_t *sums_buf;	/* the checksums of buf's blocks, little-endian */
@@ -964,7 +965,7 @@ static int io_init(struct dev_io *io, const struct repo_device *dev)
 {
 	memset(io, 0, sizeof(*io));
 	io->dev = dev;
-	io->image = io->sums = io->src = io->dst = -1;
+	io->image = io->sums = io->src = io->dst = io->direct = -1;
 	io->buf = data_buf();
 	io->sums_buf = malloc(BUF_SIZE / REPO_BLOCK_MIN * sizeof(uint64_t));
 	return io->buf && io->sums_buf ? 0 : -ENOMEM;
@@ -973,6 +974,7 @@ static int io_init(struct dev_io *io, const struct repo_device *dev)
 static void io_done(struct dev_io *io)
 {
 	close_fd(&io->image);
+	close_fd(&io->direct);
 	close_fd(&io->sums);
 	free(io->buf);
 	free(io->sums_buf);
@@ -1009,6 +1011,28 @@ static int write_run(int fd, const uint8_t *p, uint64_t len, uint64_t off, enum 
 	return pwrite_full(fd, p, len, off);
 }
 
+/*
+ * Data of a new image: straight to the device (O_DIRECT) where the run is
+ * aligned, so that a backup neither copies it into the page cache nor
+ * pushes the server's cache out; through the cache otherwise (the short
+ * last block, or a file system that refuses direct I/O).
+ */
+#define DIRECT_ALIGN	4096u
+
+static int write_data(struct dev_io *io, const uint8_t *p, uint64_t len, uint64_t off)
+{
+	int rc;
+
+	if (io->direct >= 0 && !(off % DIRECT_ALIGN) && !(len % DIRECT_ALIGN) &&
+	    !((uintptr_t)p % DIRECT_ALIGN)) {
+		rc = pwrite_full(io->direct, p, len, off);
+		if (rc != -EINVAL)
+			return rc;
+		close_fd(&io->direct);	/* not for this file system after all */
+	}
+	return pwrite_full(io->dst, p, len, off);
+}
+
 /* The @len bytes of the buffer at @off of io->dst, runs of zero blocks as io->zeros says. */
 static int write_runs(struct dev_io *io, uint64_t off, uint64_t len)
 {
@@ -1017,13 +1041,14 @@ static int write_runs(struct dev_io *io, uint64_t off, uint64_t len)
 	int rc = 0, zero;
 
 	if (io->zeros == ZEROS_WRITE)
-		return pwrite_full(io->dst, io->buf, len, off);
+		return write_data(io, io->buf, len, off);
 	for (i = 0; !rc && i < len; i = end) {
 		zero = is_zero(io->buf + i, min_u64(bs, len - i));
 		for (end = i + bs; end < len && is_zero(io->buf + end, min_u64(bs, len - end)) == zero;)
 			end += bs;
 		end = min_u64(end, len);
-		rc = write_run(io->dst, io->buf + i, end - i, off + i, zero ? io->zeros : ZEROS_WRITE);
+		rc = zero ? write_run(io->dst, io->buf + i, end - i, off + i, io->zeros) :
+			    write_data(io, io->buf + i, end - i, off + i);
 	}
 	return rc;
 }
@@ -1583,6 +1608,8 @@ static int write_device(struct repo_point *pt, struct repo_device *dev,
 	io.image = io.dst = open_new(pt->dirfd, dev->data_file);
 	if (io.image < 0)
 		goto fail;
+	/* A second descriptor for direct writes; none if refused. */
+	io.direct = openat(pt->dirfd, dev->data_file, O_WRONLY | O_DIRECT | O_CLOEXEC);
 	io.what = "creating the checksums";
 	io.sums = open_new(pt->dirfd, dev->sums_file);
 	if (io.sums < 0)
