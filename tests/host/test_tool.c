@@ -88,7 +88,13 @@ void test_tool(const char *path)
 		{ "snapshot", "collect", "--json" },
 		{ "snapshot", "info", "--json" },
 		{ "snapshot", "watch", "--timeout" },
+		{ "backup", NULL, "--storage" },
+		{ "restore", NULL, "DEVICE=TARGET" },
+		{ "verify", NULL, "--point" },
+		{ "list", NULL, "--json" },
+		{ "prune", NULL, "--keep" },
 	};
+	char dir[] = "/tmp/blksnap-tool-XXXXXX", sub[64];
 	const char *uuid = "123e4567-e89b-12d3-a456-426614174000";
 	struct stat st;
 	unsigned int i;
@@ -157,6 +163,34 @@ void test_tool(const char *path)
 	    "--json", "snapshot", "info", "/dev/null");
 	ERR(1, "blksnap: markdirty: /nonexistent/ranges: No such file", "markdirty with a missing file",
 	    "markdirty", "/dev/null", "--file", "/nonexistent/ranges");
+
+	ERR(2, "blksnap: backup: --to is required", "backup without --to", "backup", "/dev/x");
+	ERR(2, "blksnap: backup: missing argument", "backup without a device", "backup", "--to", "/tmp/r");
+	ERR(2, "blksnap: backup: invalid block size '3000'", "backup with a bad block size",
+	    "backup", "/dev/x", "--to", "/tmp/r", "--block-size", "3000");
+	ERR(2, "blksnap: backup: invalid size '1Q'", "backup with a bad limit",
+	    "backup", "/dev/x", "--to", "/tmp/r", "--limit", "1Q");
+	ERR(2, "blksnap: restore: 'vda' is not DEVICE=TARGET", "restore without a target",
+	    "restore", "/tmp/r", "vda");
+	ERR(2, "blksnap: restore: '=x' is not DEVICE=TARGET", "restore without a device",
+	    "restore", "/tmp/r", "=x");
+	ERR(2, "blksnap: prune: --keep is required", "prune without --keep", "prune", "/tmp/r");
+	ERR(2, "blksnap: prune: invalid count '0'", "prune --keep 0", "prune", "/tmp/r", "--keep", "0");
+	ERR(2, "blksnap: verify: missing argument", "verify without a repository", "verify");
+
+	/* The repository commands need no module: an empty repository. */
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(sub, sizeof(sub), "%s/none", dir);
+	ERR(1, "blksnap: list: ", "list of a missing directory -> exit 1", "list", sub);
+	ERR(1, "blksnap: verify: ", "verify of a directory that is no repository", "verify", dir);
+	ok(!strstr(err, "created"), "tool: verify does not make a repository");
+	if (stat("/dev/blksnap-control", &st) != 0) {
+		ERR(1, "blksnap: backup: /dev/blksnap-control: blksnap module is not loaded",
+		    "backup without the module", "backup", "/dev/x", "--to", sub);
+		ok(stat(sub, &st) != 0, "tool: backup without the module makes no repository");
+	}
+	rmdir(dir);
 
 	if (stat("/dev/blksnap-control", &st) != 0) {
 		ERR(1, "blksnap: version: /dev/blksnap-control: blksnap module is not loaded",

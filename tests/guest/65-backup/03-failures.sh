@@ -39,38 +39,43 @@ expect_eq "$(find /mnt/small/r -mindepth 1 -maxdepth 1 -name '.*')" "" "leftover
 expect_ok "$BS" backup /dev/vda1 --to /mnt/small/r --storage /dev/vdc3 --quiet > /dev/null
 umount /mnt/small
 
+# corrupted_mid_copy WHAT STORAGE LIMIT CMD...: a backup of vda2 stopped
+# after its take while CMD corrupts its snapshot fails, says so, adds no
+# point and leaves no snapshot; the next backup (into a good storage) is an
+# increment of the last point.
+corrupted_mid_copy() {
+	local what=$1 storage=$2 limit=$3 before pid rc out
+	shift 3
+	before=$(npoints "$REPO")
+	BLKSNAP_TEST_STOP=taken "$BS" backup /dev/vda2 --to "$REPO" --storage "$storage" \
+		--limit "$limit" --quiet > /tmp/out 2> /tmp/err &
+	pid=$!
+	wait_stopped "$pid"
+	"$@"
+	kill -CONT "$pid"
+	wait "$pid" && rc=0 || rc=$?
+	expect_eq "$rc" 1 "exit status of a backup whose $what"
+	grep -q "the snapshot was corrupted during the copy" /tmp/err || fail "$what: message $(cat /tmp/err)"
+	expect_eq "$(npoints "$REPO")" "$before" "points after: $what"
+	expect_eq "$("$BS" snapshot collect)" "" "snapshots after: $what"
+}
+# dm_to_error NAME SECTORS: the dm device fails every I/O from now on
+dm_to_error() {
+	dmsetup suspend "$1" && dmsetup reload "$1" --table "0 $2 error" && dmsetup resume "$1" ||
+		fail "switching $1 to the error target"
+}
+
 # ---- the snapshot overflows during the copy: 8 MiB of writes, 1 MiB limit
 expect_ok "$BS" backup /dev/vda2 --to "$REPO" --storage /mnt/repo --quiet > /dev/null
-BLKSNAP_TEST_STOP=taken "$BS" backup /dev/vda2 --to "$REPO" --storage /mnt/repo --limit 1M \
-	--quiet > /tmp/out 2> /tmp/err &
-pid=$!
-wait_stopped "$pid"
-stamp /dev/vda2 U 0 2048
-kill -CONT "$pid"
-wait "$pid" && rc=0 || rc=$?
-expect_eq "$rc" 1 "exit status of a backup whose snapshot overflowed"
-grep -q "the snapshot was corrupted during the copy" /tmp/err || fail "overflow message: $(cat /tmp/err)"
-expect_eq "$(npoints "$REPO")" 1 "points after the overflow"
-expect_eq "$("$BS" snapshot collect)" "" "snapshots after the overflow"
+corrupted_mid_copy "snapshot overflowed" /mnt/repo 1M stamp /dev/vda2 U 0 2048
 out=$("$BS" --json backup /dev/vda2 --to "$REPO" --storage /mnt/repo --quiet) || fail "backup after the overflow"
 expect_eq "$(json_get kind <<< "$out")" incremental "the backup after the overflow"
 
-# ---- the difference storage fails during the copy (dm target: linear, then error)
+# ---- the difference storage fails during the copy (dm: linear, then error)
 S=$(blockdev --getsz /dev/vdc1)
 dm_create bsfail "0 $S linear /dev/vdc1 0"
-BLKSNAP_TEST_STOP=taken "$BS" backup /dev/vda2 --to "$REPO" --storage "$DM" --limit 40M \
-	--quiet > /tmp/out 2> /tmp/err &
-pid=$!
-wait_stopped "$pid"
-dmsetup suspend bsfail && dmsetup reload bsfail --table "0 $S error" && dmsetup resume bsfail ||
-	fail "switching the storage to the error target"
-stamp /dev/vda2 V 0 256
-kill -CONT "$pid"
-wait "$pid" && rc=0 || rc=$?
-expect_eq "$rc" 1 "exit status of a backup whose storage failed"
-grep -q "the snapshot was corrupted during the copy" /tmp/err || fail "storage failure message: $(cat /tmp/err)"
-expect_eq "$(npoints "$REPO")" 2 "points after the storage failure"
-expect_eq "$("$BS" snapshot collect)" "" "snapshots after the storage failure"
+fail_storage() { dm_to_error bsfail "$S"; stamp /dev/vda2 V 0 256; }
+corrupted_mid_copy "difference storage failed" "$DM" 40M fail_storage
 dm_remove bsfail || fail "dmsetup remove"
 expect_ok "$BS" backup /dev/vda2 --to "$REPO" --storage /mnt/repo --quiet > /dev/null
 "$BS" verify "$REPO" > /dev/null || fail "verify after the failures"
@@ -109,6 +114,15 @@ grep -q "point $last, device /dev/vda2: 1 block(s) do not match their checksum, 
 expect_restore_refused "point $last, device /dev/vda2: block 3 (byte 196608) does not match its checksum" /dev/vda2=/dev/vdc3
 # The earlier points are unaffected.
 "$BS" verify "$REPO" --point 00000001 > /dev/null || fail "verify of point 1 after the flip"
+
+# ---- progress: JSON lines with --json; nothing when stderr is not a terminal
+"$BS" --json backup /dev/vda1 --to "$REPO" > /tmp/out 2> /tmp/err || fail "backup with progress: $(cat /tmp/err)"
+grep -v '^{"event":"\(progress\|note\)"' /tmp/err && fail "stderr of --json backup has lines that are not JSON events"
+grep -q '^{"event":"progress","device":"/dev/vda1","done":8388608,"total":8388608,' /tmp/err ||
+	fail "no final progress line: $(tail -n 2 /tmp/err)"
+"$BS" backup /dev/vda1 --to "$REPO" > /tmp/out 2> /tmp/err || fail "backup: $(cat /tmp/err)"
+expect_eq "$(cat /tmp/err)" "" "stderr of a backup that is not on a terminal"
+grep -q "^point [0-9]* (incremental of [0-9]*): /dev/vda1 changes (" /tmp/out || fail "backup's line: $(cat /tmp/out)"
 
 # ---- bad arguments: usage errors (status 2), nothing done
 for args in "backup /dev/vda1" "backup --to $REPO" "backup /dev/vda1 /dev/vda1 --to $REPO" \
