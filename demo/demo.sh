@@ -75,7 +75,8 @@ say "Restore the second point (taken under writes): the file systems are consist
 run "$BS" restore /mnt/repo/backups /dev/vda1=/dev/vdc1 /dev/vdb1=/dev/vdc2
 run e2fsck -fn /dev/vdc1
 mount -o nouuid /dev/vdc2 /mnt/check && umount /mnt/check	# replays the xfs log
-run xfs_repair -n /dev/vdc2 > /dev/null && echo "xfs_repair -n: clean"
+printf '$ xfs_repair -n /dev/vdc2\n' >&2
+xfs_repair -n /dev/vdc2 > /dev/null 2>&1 && echo "xfs_repair -n: clean"
 
 say "The primitives underneath: a snapshot by hand, its image, the changed ranges"
 id=$(run "$BS" snapshot create --storage /mnt/repo --limit 256M --take /dev/vda1)
