@@ -25,7 +25,7 @@
 #include "tool.h"
 
 enum {
-	OPT_TO = OPT_LONG_ONLY, OPT_FULL, OPT_QUIET, OPT_POINT, OPT_KEEP,
+	OPT_TO = OPT_LONG_ONLY, OPT_FULL, OPT_POINT, OPT_KEEP,
 	OPT_BLOCK_SIZE,
 };
 
@@ -67,7 +67,7 @@ static int open_repo(const char *dir, int create, struct repo **repo)
 
 	if (rc == -ENOENT && create) {
 		if (repo_create(dir, msg2))
-			return repo_fail(rc == -ENOENT && strstr(msg2, "not empty") ? msg : msg2);
+			return repo_fail(strstr(msg2, "not empty") ? msg : msg2);
 		if (!json_output)
 			fprintf(stderr, "blksnap: %s: created the repository %s\n", cmd_name, dir);
 		rc = repo_open(dir, repo, msg);
@@ -233,14 +233,14 @@ struct backup {
 	uint64_t limit;			/* of the difference storage; 0: default */
 };
 
-static void note(const struct backup *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(const struct backup *b, const char *fmt, ...)
+/* A one-line message of the backup on stderr (a JSON line with --json). */
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...)
 {
 	char text[REPO_MSG_SIZE + 128];
 	json_object *obj;
 	va_list ap;
 
-	(void)b;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
@@ -279,7 +279,7 @@ static int remove_leftover_snapshot(struct backup *b)
 				    "(try 'blksnap snapshot destroy %s')", text,
 				    blksnap_strerror(rc), text);
 		if (!rc)
-			note(b, "destroyed the snapshot %s left by an interrupted backup", text);
+			note("destroyed the snapshot %s left by an interrupted backup", text);
 	}
 	if (unlinkat(dirfd, SNAPSHOT_FILE, 0) && errno != ENOENT)
 		return fail("%s/%s: %s", b->repo_dir, SNAPSHOT_FILE, strerror(errno));
@@ -365,7 +365,7 @@ static int open_sources(struct backup *b, struct stat *repo_st)
 		if (rc && rc != -EALREADY)
 			return lib_fail(s->path, rc);
 		if (!rc)
-			note(b, "%s: attached the blksnap filter: change tracking starts now",
+			note("%s: attached the blksnap filter: change tracking starts now",
 			     s->path);
 	}
 	return EXIT_OK;
@@ -383,7 +383,7 @@ static void find_parent(struct backup *b)
 		}
 }
 
-static const struct repo_device *parent_device(const struct repo_point_info *p,
+static const struct repo_device *point_device(const struct repo_point_info *p,
 					       const char *name)
 {
 	size_t i;
@@ -400,7 +400,7 @@ static const struct repo_device *parent_device(const struct repo_point_info *p,
  */
 static int plan_device(struct backup *b, struct source *s)
 {
-	const struct repo_device *pd = parent_device(b->parent, s->path);
+	const struct repo_device *pd = point_device(b->parent, s->path);
 	char msg[REPO_MSG_SIZE];
 	struct blksnap_uuid gen;
 	uint8_t *map = NULL;
@@ -445,7 +445,7 @@ static int plan_device(struct backup *b, struct source *s)
 	}
 	free(map);
 	if (s->why[0])
-		note(b, "%s: full copy: %s", s->path, s->why);
+		note("%s: full copy: %s", s->path, s->why);
 	return EXIT_OK;
 }
 
@@ -1037,7 +1037,7 @@ int cmd_restore(int argc, char **argv)
 	}
 	/* Every target is checked before the first is written. */
 	for (i = 0; i < n; i++) {
-		d = parent_device(p, t[i].device);
+		d = point_device(p, t[i].device);
 		if (!d) {
 			fail("point %s has no device '%s' (see 'blksnap list %s')", p->id,
 			     t[i].device, argv[0]);

@@ -910,15 +910,6 @@ int repo_lock(struct repo *repo, char *msg)
 	return rc;
 }
 
-void repo_unlock(struct repo *repo)
-{
-	if (!repo->held)
-		return;
-	repo->held = 0;
-	if (!repo->busy)
-		flock(repo->dirfd, LOCK_UN);
-}
-
 int repo_dirfd(const struct repo *repo)
 {
 	return repo->dirfd;
@@ -953,12 +944,15 @@ struct dev_io {
 	const struct repo_source *source;	/* a backup's: its progress */
 };
 
-/* A buffer for data: aligned for O_DIRECT reads. */
+/* What O_DIRECT needs of buffers, offsets and lengths here. */
+#define DIRECT_ALIGN	4096u
+
+/* A buffer for data: aligned for O_DIRECT reads and writes. */
 static void *data_buf(void)
 {
 	void *p;
 
-	return posix_memalign(&p, 4096, BUF_SIZE) ? NULL : p;
+	return posix_memalign(&p, DIRECT_ALIGN, BUF_SIZE) ? NULL : p;
 }
 
 static int io_init(struct dev_io *io, const struct repo_device *dev)
@@ -989,11 +983,12 @@ static uint64_t chunk_len(const struct dev_io *io, uint64_t first, uint64_t n)
 }
 
 /* Checksum of block @i of the @len bytes in the buffer. */
-static uint64_t block_hash(const struct dev_io *io, uint64_t i, uint64_t len)
+/* XXH3 of block @i of the @len bytes at @buf (the last block may be short). */
+static uint64_t block_hash(const struct dev_io *io, const uint8_t *buf, uint64_t i, uint64_t len)
 {
 	uint64_t start = i * io->dev->block_size;
 
-	return XXH3_64bits(io->buf + start, min_u64(io->dev->block_size, len - start));
+	return XXH3_64bits(buf + start, min_u64(io->dev->block_size, len - start));
 }
 
 static int write_run(int fd, const uint8_t *p, uint64_t len, uint64_t off, enum zeros how)
@@ -1017,8 +1012,6 @@ static int write_run(int fd, const uint8_t *p, uint64_t len, uint64_t off, enum 
  * pushes the server's cache out; through the cache otherwise (the short
  * last block, or a file system that refuses direct I/O).
  */
-#define DIRECT_ALIGN	4096u
-
 static int write_data(struct dev_io *io, const uint8_t *p, uint64_t len, uint64_t off)
 {
 	int rc;
@@ -1094,7 +1087,7 @@ static int check_chunk(struct dev_io *io, uint64_t first, uint64_t n)
 	if (rc)
 		return rc;
 	for (i = 0; i < n; i++)
-		if (le64toh(io->sums_buf[i]) != block_hash(io, i, len) && !io->bad++)
+		if (le64toh(io->sums_buf[i]) != block_hash(io, io->buf, i, len) && !io->bad++)
 			io->first_bad = first + i;
 	if (io->dst < 0)
 		return 0;
@@ -1237,9 +1230,7 @@ static void *reader(void *data)
 		len = chunk_len(io, s->first, s->n);
 		rc = pread_full(io->src, s->buf, len, s->first * io->dev->block_size);
 		for (i = 0; !rc && i < s->n; i++)
-			s->sums[i] = htole64(XXH3_64bits(s->buf + i * io->dev->block_size,
-							 min_u64(io->dev->block_size,
-								 len - i * io->dev->block_size)));
+			s->sums[i] = htole64(block_hash(io, s->buf, i, len));
 
 		pthread_mutex_lock(&pl->lock);
 		s->err = rc;
@@ -1284,7 +1275,7 @@ static int store_chunk(struct dev_io *io, struct slot *s)
 	io->sums_buf = s->sums;
 	io->what = "writing the image";
 	rc = write_runs(io, off, len);
-	if (!rc)
+	if (!rc && io->direct < 0)	/* direct writes leave nothing behind */
 		write_behind(io->dst, off, len);
 	if (!rc) {
 		io->copied += len;

@@ -32,12 +32,11 @@ void repo_close(struct repo *repo);
 
 /*
  * Hold the repository's writer lock (the one a point or a prune takes)
- * until repo_unlock() or repo_close(): a backup holds it from before its
- * snapshot is made, so that it can tell its own leftovers from another's.
- * The point begun meanwhile does not release it.
+ * until repo_close(): a backup holds it from before its snapshot is made,
+ * so that it can tell its own leftovers from another's. The point begun
+ * meanwhile does not release it.
  */
 int repo_lock(struct repo *repo, char *msg);
-void repo_unlock(struct repo *repo);
 /* The repository's directory (for files of the caller's own in it). */
 int repo_dirfd(const struct repo *repo);
 
