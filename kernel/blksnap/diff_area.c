@@ -3,10 +3,12 @@
  * Copy-on-write of one device of a taken snapshot.
  *
  * The device is split into chunks. A write to the original that touches a
- * chunk whose old data is not preserved yet is held and handed to a worker,
- * which reads the chunk's old data into memory (waiting for the read to
- * complete), queues it for storing and only then lets the write go on.
- * A second worker writes loaded chunks to the difference storage.
+ * chunk whose old data is not preserved yet is held and handed to a
+ * copy-on-write worker, which reads the chunk's old data into memory
+ * (waiting for the read to complete), queues it for storing and only then
+ * lets the write go on. Store workers write loaded chunks to the difference
+ * storage. Several workers of each kind keep several copies and stores in
+ * flight: a device that serves many requests at once is not left at one.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -246,6 +248,54 @@ static void diff_area_queue(struct diff_area *da, struct work_struct *work)
 		diff_area_put(da);
 }
 
+static void diff_area_workers_init(struct diff_area *da,
+				   struct diff_area_workers *ws,
+				   spinlock_t *lock, work_func_t fn)
+{
+	unsigned int i;
+
+	ws->lock = lock;
+	ws->idle = GENMASK(DIFF_AREA_WORKERS - 1, 0);
+	for (i = 0; i < DIFF_AREA_WORKERS; i++) {
+		ws->w[i].da = da;
+		INIT_WORK(&ws->w[i].work, fn);
+	}
+}
+
+/*
+ * One more item is on the list: put an idle worker on it, if there is one.
+ * A busy worker takes items until the list is empty, so an item never
+ * waits while every worker is idle.
+ */
+static void diff_area_workers_kick(struct diff_area *da,
+				   struct diff_area_workers *ws)
+{
+	unsigned int i;
+
+	lockdep_assert_held(ws->lock);
+	if (!ws->idle)
+		return;
+	i = __ffs(ws->idle);
+	ws->idle &= ~BIT(i);
+	diff_area_queue(da, &ws->w[i].work);
+}
+
+/* The worker found the list empty and stops taking items. */
+static void diff_area_worker_idle(struct diff_area_workers *ws,
+				  struct diff_area_worker *w)
+{
+	lockdep_assert_held(ws->lock);
+	ws->idle |= BIT(w - ws->w);
+}
+
+static void diff_area_workers_flush(struct diff_area_workers *ws)
+{
+	unsigned int i;
+
+	for (i = 0; i < DIFF_AREA_WORKERS; i++)
+		flush_work(&ws->w[i].work);
+}
+
 /**
  * diff_area_set_error() - mark the snapshot of the device corrupted
  * @da: the area.
@@ -263,8 +313,8 @@ void diff_area_set_error(struct diff_area *da, int error)
 	pr_err("snapshot of device %u:%u corrupted: error %d\n",
 	       MAJOR(tracker->dev_id), MINOR(tracker->dev_id), error);
 	event_queue_corrupted(da->events, tracker->dev_id, error);
+	/* Loaders waiting for room give up; busy workers release what is held. */
 	wake_up_all(&da->store_wq);
-	diff_area_queue(da, &da->cow_work);
 }
 
 static bool diff_area_stopped(struct diff_area *da)
@@ -294,6 +344,30 @@ static struct chunk *diff_area_get_chunk(struct diff_area *da,
 }
 
 /*
+ * Take one of the chunk_maximum_in_queue places for a chunk in memory,
+ * before it is read: the bound holds however many loaders run at once.
+ */
+static bool diff_area_reserve_store(struct diff_area *da)
+{
+	bool room;
+
+	xa_lock(&da->chunks);
+	room = da->store_count < chunk_maximum_in_queue;
+	if (room)
+		da->store_count++;
+	xa_unlock(&da->chunks);
+	return room;
+}
+
+static void diff_area_unreserve_store(struct diff_area *da)
+{
+	xa_lock(&da->chunks);
+	da->store_count--;
+	xa_unlock(&da->chunks);
+	wake_up_all(&da->store_wq);
+}
+
+/*
  * Make sure the old data of a chunk is preserved (in memory or in the
  * difference storage). Called by the workers only.
  */
@@ -302,6 +376,7 @@ static int diff_area_load_chunk(struct diff_area *da, unsigned long idx,
 {
 	struct diff_buffer *buf;
 	struct chunk *chunk;
+	bool room = false;
 	int ret = 0;
 
 	chunk = diff_area_get_chunk(da, idx);
@@ -313,12 +388,12 @@ static int diff_area_load_chunk(struct diff_area *da, unsigned long idx,
 		return 0;
 
 	/*
-	 * About chunk_maximum_in_queue chunks wait in memory at most (two
-	 * loaders may pass at once). Not under the chunk lock: the store
-	 * worker may need that very lock, shared by index, to make room.
+	 * At most chunk_maximum_in_queue chunks are being loaded or wait in
+	 * memory. Not under the chunk lock: a store worker may need that
+	 * very lock, shared by index, to make room.
 	 */
 	wait_event(da->store_wq,
-		   READ_ONCE(da->store_count) < chunk_maximum_in_queue ||
+		   (room = diff_area_reserve_store(da)) ||
 		   diff_area_stopped(da));
 	mutex_lock(chunk_lock(da, chunk));
 	if (chunk->state != CHUNK_NEW)
@@ -345,11 +420,13 @@ static int diff_area_load_chunk(struct diff_area *da, unsigned long idx,
 	/* Publish the state after the data it describes. */
 	smp_store_release(&chunk->state, CHUNK_LOADED);
 	list_add_tail(&buf->link, &da->store_queue);
-	da->store_count++;
+	diff_area_workers_kick(da, &da->store_workers);
 	xa_unlock(&da->chunks);
-	diff_area_queue(da, &da->store_work);
+	room = false;	/* the store worker gives the place back */
 out:
 	mutex_unlock(chunk_lock(da, chunk));
+	if (room)
+		diff_area_unreserve_store(da);
 	return ret;
 }
 
@@ -457,7 +534,9 @@ static void diff_area_release_bio_chunks(struct diff_area *da,
  */
 static void diff_area_cow_work(struct work_struct *work)
 {
-	struct diff_area *da = container_of(work, struct diff_area, cow_work);
+	struct diff_area_worker *w = container_of(work, struct diff_area_worker,
+						  work);
+	struct diff_area *da = w->da;
 	unsigned int noio = memalloc_noio_save();
 	struct bio *bio;
 	int ret;
@@ -465,6 +544,8 @@ static void diff_area_cow_work(struct work_struct *work)
 	for (;;) {
 		spin_lock(&da->cow_lock);
 		bio = bio_list_pop(&da->cow_bios);
+		if (!bio)
+			diff_area_worker_idle(&da->cow_workers, w);
 		spin_unlock(&da->cow_lock);
 		if (!bio)
 			break;
@@ -518,8 +599,9 @@ static void diff_area_release_work(struct work_struct *work)
 
 static void diff_area_store_work(struct work_struct *work)
 {
-	struct diff_area *da = container_of(work, struct diff_area,
-					    store_work);
+	struct diff_area_worker *w = container_of(work, struct diff_area_worker,
+						  work);
+	struct diff_area *da = w->da;
 	unsigned int noio = memalloc_noio_save();
 	struct diff_buffer *buf;
 	struct chunk *chunk;
@@ -532,6 +614,8 @@ static void diff_area_store_work(struct work_struct *work)
 					       struct diff_buffer, link);
 		if (buf)
 			list_del_init(&buf->link);
+		else
+			diff_area_worker_idle(&da->store_workers, w);
 		xa_unlock(&da->chunks);
 		if (!buf)
 			break;
@@ -555,11 +639,7 @@ static void diff_area_store_work(struct work_struct *work)
 			}
 		}
 		mutex_unlock(chunk_lock(da, chunk));
-
-		xa_lock(&da->chunks);
-		da->store_count--;
-		xa_unlock(&da->chunks);
-		wake_up_all(&da->store_wq);
+		diff_area_unreserve_store(da);
 		cond_resched();
 	}
 	memalloc_noio_restore(noio);
@@ -609,12 +689,14 @@ struct diff_area *diff_area_create(struct tracker *tracker,
 		mutex_init(&da->chunk_locks[i]);
 	spin_lock_init(&da->cow_lock);
 	bio_list_init(&da->cow_bios);
-	INIT_WORK(&da->cow_work, diff_area_cow_work);
+	diff_area_workers_init(da, &da->cow_workers, &da->cow_lock,
+			       diff_area_cow_work);
 	bio_list_init(&da->release_bios);
 	INIT_WORK(&da->release_work, diff_area_release_work);
 	init_waitqueue_head(&da->orig_reads_wq);
 	INIT_LIST_HEAD(&da->store_queue);
-	INIT_WORK(&da->store_work, diff_area_store_work);
+	diff_area_workers_init(da, &da->store_workers, &da->chunks.xa_lock,
+			       diff_area_store_work);
 	init_waitqueue_head(&da->store_wq);
 	spin_lock_init(&da->pool_lock);
 	INIT_LIST_HEAD(&da->pool);
@@ -636,18 +718,18 @@ struct diff_area *diff_area_create(struct tracker *tracker,
  * diff_area_close() - stop copy-on-write before the area goes away
  * @da: the area, already unlinked from its tracker and image.
  *
- * Held writes are released at once, nothing more is stored, and the
- * workers are waited for, so that the difference storage is idle when
- * this returns.
+ * Held writes are released at once (a busy copy-on-write worker takes the
+ * rest of them without copying), nothing more is stored, and the workers
+ * are waited for, so that the difference storage is idle when this
+ * returns.
  */
 void diff_area_close(struct diff_area *da)
 {
 	WRITE_ONCE(da->closing, true);
 	wake_up_all(&da->store_wq);
-	diff_area_queue(da, &da->cow_work);
-	flush_work(&da->cow_work);
+	diff_area_workers_flush(&da->cow_workers);
 	flush_work(&da->release_work);
-	flush_work(&da->store_work);
+	diff_area_workers_flush(&da->store_workers);
 }
 
 /**
@@ -688,8 +770,8 @@ bool diff_area_cow(struct diff_area *da, struct bio *bio, sector_t sector,
 	}
 	spin_lock(&da->cow_lock);
 	bio_list_add(&da->cow_bios, bio);
+	diff_area_workers_kick(da, &da->cow_workers);
 	spin_unlock(&da->cow_lock);
-	diff_area_queue(da, &da->cow_work);
 	return true;
 }
 

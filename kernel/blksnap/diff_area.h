@@ -71,6 +71,37 @@ struct chunk {
 /* Locks of the chunks of a device, shared by index; a power of two. */
 #define DIFF_AREA_CHUNK_LOCKS 64
 
+/*
+ * Workers of each kind (copy-on-write, store) per device: each does its
+ * I/O synchronously, so this many chunk reads and as many stores can be in
+ * flight at once.
+ */
+#define DIFF_AREA_WORKERS 8
+
+struct diff_area;
+
+/**
+ * struct diff_area_worker - one worker of a &struct diff_area_workers
+ * @work: queued on the module's workqueue.
+ * @da: the area it works for.
+ */
+struct diff_area_worker {
+	struct work_struct work;
+	struct diff_area *da;
+};
+
+/**
+ * struct diff_area_workers - the workers that take items from one list
+ * @lock: the list's lock; it also protects @idle.
+ * @idle: bit i is set while worker i is neither queued nor taking items.
+ * @w: the workers.
+ */
+struct diff_area_workers {
+	spinlock_t *lock; /* the list's; protects idle */
+	unsigned long idle;
+	struct diff_area_worker w[DIFF_AREA_WORKERS];
+};
+
 /**
  * struct diff_area - copy-on-write state of one device in a taken snapshot
  * @kref: held by the tracker while copy-on-write is on, by the image, by
@@ -87,9 +118,10 @@ struct chunk {
  * @chunk_locks: serialise loading, storing and image access of a chunk.
  * @error: 0, or the error that corrupted the snapshot of the device.
  * @closing: the snapshot is being destroyed.
- * @cow_lock: protects @cow_bios and @release_bios.
+ * @cow_lock: protects @cow_bios, @cow_workers and @release_bios.
  * @cow_bios: writes to the original held until their chunks are preserved.
- * @cow_work: preserves the chunks of held writes, one write at a time.
+ * @cow_workers: preserve the chunks of held writes, one write each at a
+ *	time.
  * @release_bios: held writes whose chunks are preserved.
  * @release_work: sends them on.
  * @orig_reads: image reads of the original in flight, counted per chunk in
@@ -99,8 +131,9 @@ struct chunk {
  * @store_bdev: the difference storage's block device, if image reads may
  *	go to it directly (its block size and alignment suit the image).
  * @store_queue: buffers of loaded chunks waiting to be stored.
- * @store_count: number of chunks in memory not yet stored.
- * @store_work: writes loaded chunks to the difference storage.
+ * @store_count: chunks being loaded or in memory and not yet stored.
+ * @store_workers: write loaded chunks to the difference storage; their
+ *	lock is the one of @chunks.
  * @store_wq: waits for @store_count to fall below the limit.
  * @pool_lock: protects @pool and @pool_count.
  * @pool: free buffers.
@@ -121,7 +154,7 @@ struct diff_area {
 	bool closing;
 	spinlock_t cow_lock; /* protects cow_bios, release_bios */
 	struct bio_list cow_bios;
-	struct work_struct cow_work;
+	struct diff_area_workers cow_workers;
 	struct bio_list release_bios;
 	struct work_struct release_work;
 	atomic_t orig_reads[DIFF_AREA_READ_SLOTS];
@@ -129,7 +162,7 @@ struct diff_area {
 	struct block_device *store_bdev;
 	struct list_head store_queue;
 	unsigned int store_count;
-	struct work_struct store_work;
+	struct diff_area_workers store_workers;
 	wait_queue_head_t store_wq;
 	spinlock_t pool_lock; /* protects pool, pool_count */
 	struct list_head pool;
