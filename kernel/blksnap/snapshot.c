@@ -514,13 +514,20 @@ static int snapshot_take_prepare(struct snapshot *snapshot,
 	return 0;
 }
 
-/* With the device frozen: copy-on-write first, then CBT. */
+/*
+ * With the device frozen: CBT first, then copy-on-write. A write that
+ * reaches the filter meanwhile (a device without a file system does not
+ * freeze) looks for copy-on-write before it marks CBT, so a write held
+ * for copy-on-write, which the image does not show, is always marked with
+ * the new number and copied by the next backup.
+ */
 static void snapshot_switch_device(struct snapshot_device *sd,
 				   struct take_ctx *ctx, unsigned int i)
 {
 	struct tracker *tracker = sd->tracker;
 	bool detached;
 
+	cbt_map_switch(tracker->cbt_map, &ctx->rs[i]);
 	spin_lock(&tracker->lock);
 	WRITE_ONCE(tracker->diff_area, ctx->das[i]);
 	detached = tracker->detached;
@@ -529,7 +536,6 @@ static void snapshot_switch_device(struct snapshot_device *sd,
 	if (detached)
 		diff_area_set_error(ctx->das[i], -ENODEV);
 	ctx->das[i] = NULL;
-	cbt_map_switch(tracker->cbt_map, &ctx->rs[i]);
 	sd->orig = ctx->origs[i];
 	ctx->origs[i].bdev = NULL;
 }

@@ -192,9 +192,13 @@ bool tracker_submit_bio(struct tracker *tracker, struct bio *bio)
 	if (!op_is_write(bio_op(bio)) || !count)
 		return false;
 	sector = blksnap_bio_sector(bio);
-	cbt_map_mark(tracker->cbt_map, sector, count, false);
-
+	/*
+	 * Copy-on-write before CBT, the reverse of the take's order: a write
+	 * that the snapshot holds back is marked with the number after it.
+	 * The lock taken for a difference area orders the two.
+	 */
 	da = tracker_get_diff_area(tracker);
+	cbt_map_mark(tracker->cbt_map, sector, count, false);
 	if (!da)
 		return false;
 	taken = diff_area_cow(da, bio, sector, count);
