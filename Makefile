@@ -116,11 +116,14 @@ bench-kernel: deps
 	@bash vm/build-kernel.sh bench
 	@bash vm/build-modules.sh bench
 
-# Our bench kernel (every case), then Debian's unmodified 6.1 with the
-# module's own filter hook (tracking cost, P1): one VM boot each.
-STOCK_BENCH := cases=P1 reps=5
+# Our bench kernel (every case); then the CPU-bound cases of a few percent
+# on the instruction clock (bench/run.sh --icount), on our kernel and on
+# Debian's unmodified 6.1 with the module's own filter hook: one VM boot each.
+ICOUNT_BENCH := cases="P1 P2 P3" reps=2 runtime=1
+STOCK_BENCH := --icount cases=P1 reps=2 runtime=1
 bench: bench-kernel user initramfs stock-modules-6.1
 	@bash bench/run.sh
+	@bash bench/run.sh --icount $(ICOUNT_BENCH)
 	@bash bench/run.sh --kernel stock-6.1 $(STOCK_BENCH)
 
 # The stock-kernel part alone.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the blksnap benchmarks and publish the results.
 #
-#   bash bench/run.sh [--kernel stock-6.1|stock-6.12] [KEY=VALUE...]
+#   bash bench/run.sh [--kernel stock-6.1|stock-6.12] [--icount] [KEY=VALUE...]
 #
 # Boots the bench kernel once (vm/run.sh --kernel bench --name bench) to run
 # bench/guest-bench.sh (KEY=VALUE arguments are passed to it: reps=,
@@ -13,6 +13,17 @@
 # section of docs/performance.md. It builds nothing: `make bench` builds the
 # bench kernel, the modules (for the stock kernel too), the tools and the
 # initramfs first.
+#
+# --icount runs the guest on an instruction clock (QEMU -icount shift=0,
+# sleep=off) with one vCPU: one guest nanosecond per instruction executed,
+# whatever the host is doing. Throughput is then a count of instructions
+# per I/O, repeatable to a fraction of a percent, which is what a per-bio
+# CPU cost of a few percent needs (on the wall clock the host's noise is
+# ten times that). It says nothing of I/O waits: use it for the CPU-bound
+# cases on brd (P1-P3). One vCPU because QEMU 7.2 hangs bringing up a
+# second one under -icount; and a guest second costs about 20 s here, so
+# give it runtime=1. Results are <date>[-K]-icount.* and a section of
+# their own.
 #
 # Environment:
 #   BENCH_WAIT=900     seconds to wait for other qemu guests to finish (the
@@ -27,11 +38,14 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 wait_max=${BENCH_WAIT:-900}
 date=${BENCH_DATE:-$(date +%F)}
-kernel=bench
-if [ "${1:-}" = --kernel ]; then
-	kernel=${2:?bench/run.sh: --kernel needs stock-6.1 or stock-6.12}
-	shift 2
-fi
+kernel=bench clock=wall
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernel) kernel=${2:?bench/run.sh: --kernel needs stock-6.1 or stock-6.12}; shift 2 ;;
+	--icount) clock=icount; shift ;;
+	*) break ;;
+	esac
+done
 case "$kernel" in
 bench)	name=bench
 	need=(build/kernel/bench/arch/x86/boot/bzImage build/kernel/bench/VERSION)
@@ -44,6 +58,12 @@ stock-6.1|stock-6.12)
 	kdesc="Debian's own kernel $(cat "build/stock/${kernel#stock-}/kver" 2>/dev/null)" ;;
 *)	echo "bench/run.sh: unknown kernel $kernel (stock-6.1 or stock-6.12)" >&2; exit 2 ;;
 esac
+qemu_extra=${VM_QEMU_EXTRA:-} tcg=multi smp=2
+if [ $clock = icount ]; then
+	name=$name-icount
+	# icount needs single-threaded TCG.
+	qemu_extra+=" -icount shift=0,sleep=off" tcg=single smp=1
+fi
 run=$top/build/vm/runs/$name
 
 for f in "${need[@]}" build/vm/initramfs.cpio build/user/bin/blksnap; do
@@ -65,10 +85,10 @@ busy=$(others)
 echo "[bench] booting $kdesc; minutes to tens of minutes under emulation"
 t0=$(date +%s) load0=$(cut -d' ' -f1 /proc/loadavg)
 set +e
-# The CPU model and multi-threaded TCG of the published figures on every
-# kernel (the tests differ: vm/run.sh says why; a bench run registers the
-# stock hook once).
-VM_CPU=${VM_CPU:-max} VM_TCG_THREAD=${VM_TCG_THREAD:-multi} \
+# The CPU model and multi-threaded TCG (single-threaded on the instruction
+# clock) of the published figures on every kernel (the tests differ:
+# vm/run.sh says why; a bench run registers the stock hook once).
+VM_CPU=${VM_CPU:-max} VM_TCG_THREAD=${VM_TCG_THREAD:-$tcg} VM_QEMU_EXTRA=$qemu_extra VM_SMP=$smp \
 bash vm/run.sh --kernel "$kernel" --name "$name" --timeout "${BENCH_TIMEOUT:-2400}" --quiet \
 	bench/guest-bench.sh "$@" &
 vm=$!
@@ -87,6 +107,7 @@ secs=$(( $(date +%s) - t0 ))
 
 {
 	echo "vm_status=$status"
+	echo "clock=$clock"
 	echo "vm_secs=$secs"
 	echo "other_vms=$( [ "$max_busy" -le 0 ] && echo none || echo "up to $max_busy")"
 	echo "host_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"

@@ -48,7 +48,7 @@ EOF
 )
 fi
 
-gawk -F, -v bounds="$bounds" '
+gawk -F, -v bounds="$bounds" -v rd="${BENCH_RATIO_DIGITS:-2}" '
 function fmt(x, u) {	# a number with its unit
 	if (x == "") return "?"
 	return fnum(x, u) (u == "bytes" ? "" : " " u)
@@ -65,7 +65,7 @@ function fnum(x, u) {
 	return x
 }
 function rng(lo, hi, u) { return lo == hi ? "" : " (" fnum(lo, u) "–" fnum(hi, u) ")" }
-function r2(x) { return x >= 10 ? sprintf("%.0f", x) : x >= 0.1 ? sprintf("%.2f", x) : sprintf("%.2g", x) }
+function r2(x) { return x >= 10 ? sprintf("%.0f", x) : x >= 0.1 ? sprintf("%." rd "f", x) : sprintf("%.2g", x) }
 function rat(med, lo, hi) { return r2(med) "×" (lo == hi ? "" : " (" r2(lo) "–" r2(hi) ")") }
 # Ratios to the baseline are "higher is better" (IOPS, MiB/s). The verdict
 # only says what the ranges of the repetitions support.

@@ -112,8 +112,9 @@ append+=" loglevel=7 ${VM_APPEND:-} vm.mode=$([ $shell = 1 ] && echo shell || ec
 # done. Toggling the kernel's own function tracer on submit_bio_noacct
 # while dd runs, without blksnap loaded, locks 6.1 up that way within a
 # minute (soft lockup at submit_bio_noacct+0x0). Our kernels have no
-# ftrace and keep the faster multi-threaded TCG. VM_TCG_THREAD overrides.
-qemu=(qemu-system-x86_64 -machine pc -accel "tcg,thread=${VM_TCG_THREAD:-$tcg_thread}" -cpu "${VM_CPU:-Nehalem}" -smp 2 -m 2560
+# ftrace and keep the faster multi-threaded TCG. VM_TCG_THREAD overrides;
+# VM_SMP sets the number of vCPUs (default 2).
+qemu=(qemu-system-x86_64 -machine pc -accel "tcg,thread=${VM_TCG_THREAD:-$tcg_thread}" -cpu "${VM_CPU:-Nehalem}" -smp "${VM_SMP:-2}" -m 2560
 	-kernel "$kernel" -initrd "$initrd" -append "$append" -no-reboot
 	-nographic -device virtio-rng-pci
 	-virtfs "local,path=$top,mount_tag=src,security_model=none,readonly=on"
