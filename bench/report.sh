@@ -186,7 +186,7 @@ else
 against its linux-headers, filter backend **$(meta filter_backend)** (the module's own hook)."
 fi
 {
-	echo "# blksnap benchmark $date${kernel#bench}"
+	echo "# blksnap benchmark $stem"
 	echo
 	echo "$kline"
 	echo "VM: qemu TCG (no KVM), $(meta cpus) vCPUs, $(meta mem_mib) MiB; host: $(meta host_cpu), $(meta host_cpus) CPUs."
@@ -223,7 +223,7 @@ $13 != "" {
 }
 END { printf "" > tput; printf "" > lat }' "$sum"
 nt=$(wc -l < "$results/.tput.dat") nl=$(wc -l < "$results/.lat.dat")
-gnuplot -e "tput='$results/.tput.dat'; lat='$results/.lat.dat'; nt=$nt; nl=$nl; out='$png'; when='$date, kernel $kver, TCG $(meta cpus) vCPUs'" \
+gnuplot -e "tput='$results/.tput.dat'; lat='$results/.lat.dat'; nt=$nt; nl=$nl; out='$png'; when='$date, kernel $kver, TCG $(meta cpus) vCPUs$([ $icount = 0 ] || echo ", instruction clock")'" \
 	"$top/bench/plot.gp"
 rm -f "$results/.tput.dat" "$results/.lat.dat"
 

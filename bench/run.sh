@@ -61,8 +61,8 @@ esac
 qemu_extra=${VM_QEMU_EXTRA:-} tcg=multi smp=2
 if [ $clock = icount ]; then
 	name=$name-icount
-	# icount needs single-threaded TCG.
-	qemu_extra+=" -icount shift=0,sleep=off" tcg=single smp=1
+	# icount needs single-threaded TCG; other guests change nothing.
+	qemu_extra+=" -icount shift=0,sleep=off" tcg=single smp=1 wait_max=0
 fi
 run=$top/build/vm/runs/$name
 
