@@ -28,8 +28,10 @@ extern unsigned int chunk_maximum_in_queue;
 extern unsigned int free_diff_buffer_pool_size;
 extern unsigned long diff_storage_minimum;
 
-/* Work queue of every deferred job of the module (I/O path: reclaim-safe). */
+/* Work queue of the module's deferred jobs (I/O path: reclaim-safe)... */
 extern struct workqueue_struct *blksnap_wq;
+/* ...but the stores of preserved chunks, which the others may wait for. */
+extern struct workqueue_struct *blksnap_store_wq;
 /* The module's debugfs folder (an error pointer without debugfs). */
 extern struct dentry *blksnap_debugfs_dir;
 

@@ -241,19 +241,28 @@ struct diff_area *diff_area_get(struct diff_area *da)
 	return da;
 }
 
-static void diff_area_queue(struct diff_area *da, struct work_struct *work)
+static void diff_area_queue_on(struct diff_area *da,
+			       struct workqueue_struct *wq,
+			       struct work_struct *work)
 {
 	diff_area_get(da);
-	if (!queue_work(blksnap_wq, work))
+	if (!queue_work(wq, work))
 		diff_area_put(da);
+}
+
+static void diff_area_queue(struct diff_area *da, struct work_struct *work)
+{
+	diff_area_queue_on(da, blksnap_wq, work);
 }
 
 static void diff_area_workers_init(struct diff_area *da,
 				   struct diff_area_workers *ws,
+				   struct workqueue_struct *wq,
 				   spinlock_t *lock, work_func_t fn)
 {
 	unsigned int i;
 
+	ws->wq = wq;
 	ws->lock = lock;
 	ws->idle = GENMASK(DIFF_AREA_WORKERS - 1, 0);
 	for (i = 0; i < DIFF_AREA_WORKERS; i++) {
@@ -277,7 +286,7 @@ static void diff_area_workers_kick(struct diff_area *da,
 		return;
 	i = __ffs(ws->idle);
 	ws->idle &= ~BIT(i);
-	diff_area_queue(da, &ws->w[i].work);
+	diff_area_queue_on(da, ws->wq, &ws->w[i].work);
 }
 
 /* The worker found the list empty and stops taking items. */
@@ -689,14 +698,14 @@ struct diff_area *diff_area_create(struct tracker *tracker,
 		mutex_init(&da->chunk_locks[i]);
 	spin_lock_init(&da->cow_lock);
 	bio_list_init(&da->cow_bios);
-	diff_area_workers_init(da, &da->cow_workers, &da->cow_lock,
+	diff_area_workers_init(da, &da->cow_workers, blksnap_wq, &da->cow_lock,
 			       diff_area_cow_work);
 	bio_list_init(&da->release_bios);
 	INIT_WORK(&da->release_work, diff_area_release_work);
 	init_waitqueue_head(&da->orig_reads_wq);
 	INIT_LIST_HEAD(&da->store_queue);
-	diff_area_workers_init(da, &da->store_workers, &da->chunks.xa_lock,
-			       diff_area_store_work);
+	diff_area_workers_init(da, &da->store_workers, blksnap_store_wq,
+			       &da->chunks.xa_lock, diff_area_store_work);
 	init_waitqueue_head(&da->store_wq);
 	spin_lock_init(&da->pool_lock);
 	INIT_LIST_HEAD(&da->pool);

@@ -92,11 +92,13 @@ struct diff_area_worker {
 
 /**
  * struct diff_area_workers - the workers that take items from one list
+ * @wq: the workqueue they run on.
  * @lock: the list's lock; it also protects @idle.
  * @idle: bit i is set while worker i is neither queued nor taking items.
  * @w: the workers.
  */
 struct diff_area_workers {
+	struct workqueue_struct *wq;
 	spinlock_t *lock; /* the list's; protects idle */
 	unsigned long idle;
 	struct diff_area_worker w[DIFF_AREA_WORKERS];

@@ -92,6 +92,7 @@ MODULE_PARM_DESC(filter_backend,
 		 "Block-device filter in use, read-only: blkfilter (the kernel's) or ftrace (the module's own)");
 
 struct workqueue_struct *blksnap_wq;
+struct workqueue_struct *blksnap_store_wq;
 struct dentry *blksnap_debugfs_dir;
 
 static void param_correct_uint(const char *name, unsigned int *val,
@@ -295,13 +296,26 @@ static int __init blksnap_init(void)
 		goto fail_cache;
 	}
 	/*
+	 * Copies wait for stores to make room. Under memory pressure a
+	 * workqueue's rescuer takes all of its pending items and runs them
+	 * one after another: a store behind a waiting copy would never run.
+	 * Stores wait for nothing on blksnap_wq, so they get a rescuer of
+	 * their own.
+	 */
+	blksnap_store_wq = alloc_workqueue("blksnap_store",
+					   WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!blksnap_store_wq) {
+		ret = -ENOMEM;
+		goto fail_wq;
+	}
+	/*
 	 * The control device comes last: it can be opened, and carries the
 	 * filter commands on the ftrace backend, as soon as it is registered,
 	 * while this function still runs.
 	 */
 	ret = blksnap_filter_init();
 	if (ret)
-		goto fail_wq;
+		goto fail_store_wq;
 	ret = misc_register(&blksnap_ctl_dev);
 	if (ret)
 		goto fail_filter;
@@ -312,6 +326,8 @@ static int __init blksnap_init(void)
 
 fail_filter:
 	blksnap_filter_done();
+fail_store_wq:
+	destroy_workqueue(blksnap_store_wq);
 fail_wq:
 	destroy_workqueue(blksnap_wq);
 fail_cache:
@@ -327,6 +343,7 @@ static void __exit blksnap_exit(void)
 	/* No filter is attached: each attachment holds a module reference. */
 	blksnap_filter_done();
 	snapshot_done();
+	destroy_workqueue(blksnap_store_wq);
 	destroy_workqueue(blksnap_wq);
 	blksnap_objcount_done();
 	diff_area_done();
