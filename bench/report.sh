@@ -38,21 +38,20 @@ meta() {
 		sed -n "s/^$1=//p" | tail -n 1
 }
 
-# A run on the instruction clock (bench/run.sh --icount) is published apart.
-icount=0
-[ "$(meta clock)" = icount ] && icount=1
-mkdir -p "$results"
 stem=$date
 [ "$kernel" = bench ] || stem=$date-$kernel
-[ $icount = 0 ] || stem=$stem-icount
+# Ratios to 2 decimals. A run on the instruction clock (bench/run.sh
+# --icount) is published apart, with ratios to 3: its runs agree to a few
+# in ten thousand (0.967 is a verdict that 0.97 would hide).
+icount=0 clockline=
+export BENCH_RATIO_DIGITS=2
+if [ "$(meta clock)" = icount ]; then
+	icount=1 BENCH_RATIO_DIGITS=3 stem=$stem-icount
+	clockline="Clock: instructions (QEMU -icount shift=0, sleep=off, single-threaded TCG): one guest nanosecond per instruction, so a rate here is a count of instructions per I/O, repeatable whatever the host does; it leaves out I/O waits."
+fi
+mkdir -p "$results"
 raw=$results/$stem-raw.csv sum=$results/$stem.csv md=$results/$stem.md png=$results/$stem.png
 cp "$run/bench.csv" "$raw"
-clockline=
-# Ratios to 2 decimals; on the instruction clock, whose runs agree to a
-# few in ten thousand, to 3 (0.967 is a verdict that 0.97 would hide).
-export BENCH_RATIO_DIGITS=2
-[ $icount = 0 ] || BENCH_RATIO_DIGITS=3
-[ $icount = 0 ] || clockline="Clock: instructions (QEMU -icount shift=0, sleep=off, single-threaded TCG): one guest nanosecond per instruction, so a rate here is a count of instructions per I/O, repeatable whatever the host does; it leaves out I/O waits."
 
 # 1. Summary: medians, spreads and ratios (per repetition) to the baseline.
 # Cases in reading order; others follow in the order they first appear.

@@ -463,7 +463,7 @@ static atomic_t *orig_read_slot(struct diff_area *da, unsigned long idx)
 static void orig_read_begin(struct diff_area *da, unsigned long idx)
 {
 	atomic_inc(orig_read_slot(da, idx));
-	/* The count before the state; pairs with the smp_mb() in cow_work. */
+	/* The count before the state; pairs with diff_area_cow_work()'s smp_mb(). */
 	smp_mb__after_atomic();
 }
 
