@@ -5,11 +5,13 @@
  * specification). It gives the core the framework's guarantees:
  *
  * - Every bio: an ftrace hook with FTRACE_OPS_FL_IPMODIFY looks the bio's
- *   device up and redirects submit_bio_noacct() of a filtered device to
- *   filter_submit_bio_noacct(), which passes the bio to the tracker, then
- *   calls the real function. The bios of other devices go on untouched:
- *   one lockless lookup each. Partitions have their own filters, as with
- *   the framework.
+ *   device up. The tracker sees the bio of a filtered device right there
+ *   if it can without sleeping (reads, and writes while no snapshot is
+ *   taken: the common case). Otherwise the hook redirects
+ *   submit_bio_noacct() to filter_submit_bio_noacct(), which passes the
+ *   bio to the tracker, then calls the real function. The bios of other
+ *   devices go on untouched: one lockless lookup each. Partitions have
+ *   their own filters, as with the framework.
  * - Exactly once: a bio comes back to submit_bio_noacct() when the block
  *   layer or a bio-based driver (dm, md) splits it and submits the rest
  *   again. That rest is chained to the part sent on (BIO_CHAIN), and it
@@ -31,9 +33,10 @@
  *
  * Locking: filter_mutex serialises attaching, detaching, the ctl commands,
  * the hooks' registration and the table of filters. The ftrace callback
- * reads the table under RCU-sched (it runs with preemption disabled), the
- * redirected function under filter_srcu, since the tracker may sleep.
- * Detaching waits for the callbacks in flight (synchronize_srcu()), as the
+ * reads the table and runs tracker_submit_bio_atomic() under RCU-sched (it
+ * runs with preemption disabled), the redirected function under
+ * filter_srcu, since the tracker may sleep. Detaching waits for both kinds
+ * of callers in flight (synchronize_rcu(), synchronize_srcu()), as the
  * framework does with a queue freeze, and frees the entry after an RCU
  * grace period.
  */
@@ -124,34 +127,39 @@ static bool notrace filter_bio_seen(struct bio *bio)
 	       bio_flagged(bio, BIO_CHAIN);
 }
 
-/*
- * Does a filter want this bio? In the ftrace callback, which runs with
- * preemption disabled: an RCU-sched reader of the table.
- */
-static bool notrace filter_wants_bio(struct bio *bio)
+/* The filter of a device, in the ftrace callback: an RCU-sched reader. */
+static struct bdev_filter *notrace filter_lookup(struct block_device *bdev)
 {
-	struct block_device *bdev = bio->bi_bdev;
 	struct bdev_filter *f;
-	bool found = false;
 
-	if (filter_bio_seen(bio))
-		return false;
-	rcu_read_lock_sched_notrace();
 	hash_for_each_possible_rcu_notrace(filter_table, f, node,
-					   (unsigned long)bdev) {
-		if (f->bdev == bdev) {
-			found = true;
-			break;
-		}
-	}
-	rcu_read_unlock_sched_notrace();
-	return found;
+					   (unsigned long)bdev)
+		if (f->bdev == bdev)
+			return f;
+	return NULL;
+}
+
+/*
+ * Is the bio seen once the callback returns? Most are: reads, and writes
+ * while no snapshot of the device is taken, which only mark the change
+ * tracking map. A write that copy-on-write may hold back needs process
+ * context, as does anything that takes a spinlock_t on PREEMPT_RT.
+ */
+static bool notrace filter_bio_done_here(struct bdev_filter *f,
+					 struct bio *bio)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT) ||
+	    !tracker_submit_bio_atomic(f->tracker, bio))
+		return false;
+	bio_set_flag(bio, BLKSNAP_BIO_SEEN);
+	return true;
 }
 
 /*
  * Calls from this module reach the real functions: the recursion guard.
- * Otherwise submit_bio_noacct() is redirected for the bios a filter wants,
- * del_gendisk() always.
+ * Otherwise a filter sees the bio here, with preemption disabled, or
+ * submit_bio_noacct() is redirected to filter_submit_bio_noacct() for it;
+ * del_gendisk() is always redirected.
  */
 static void notrace filter_submit_hook(unsigned long ip,
 				       unsigned long parent_ip,
@@ -159,10 +167,16 @@ static void notrace filter_submit_hook(unsigned long ip,
 				       struct ftrace_regs *fregs)
 {
 	struct bio *bio = (struct bio *)blksnap_ftrace_get_arg(fregs, 0);
+	struct bdev_filter *f;
 
-	if (!within_module(parent_ip, THIS_MODULE) && filter_wants_bio(bio))
+	if (within_module(parent_ip, THIS_MODULE) || filter_bio_seen(bio))
+		return;
+	rcu_read_lock_sched_notrace();
+	f = filter_lookup(bio->bi_bdev);
+	if (f && !filter_bio_done_here(f, bio))
 		blksnap_ftrace_set_ip(fregs,
 				      (unsigned long)filter_submit_bio_noacct);
+	rcu_read_unlock_sched_notrace();
 }
 
 static void notrace filter_del_gendisk_hook(unsigned long ip,
@@ -267,8 +281,8 @@ static void filter_pass_bio(struct bio *bio)
 }
 
 /*
- * What submit_bio_noacct() runs for a bio that a filter wanted when the hook
- * looked; it may have been detached since.
+ * What submit_bio_noacct() runs for a bio that a filter wanted to see in
+ * process context when the hook looked; it may have been detached since.
  */
 static void filter_submit_bio_noacct(struct bio *bio)
 {
@@ -277,7 +291,7 @@ static void filter_submit_bio_noacct(struct bio *bio)
 	bool taken = false;
 	int idx;
 
-	/* filter_wants_bio() has checked that the bio was not seen yet. */
+	/* filter_submit_hook() has checked that the bio was not seen yet. */
 	idx = srcu_read_lock(&filter_srcu);
 	f = filter_find(bio->bi_bdev);
 	if (f) {
@@ -319,6 +333,7 @@ static void filter_release(struct bdev_filter *f)
 {
 	lockdep_assert_held(&filter_mutex);
 	/* Wait for the callbacks that may still use the tracker. */
+	synchronize_rcu();
 	synchronize_srcu(&filter_srcu);
 	tracker_detach(f->tracker);
 	blksnap_bdev_close(&f->part);

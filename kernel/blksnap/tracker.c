@@ -171,6 +171,33 @@ void tracker_detach(struct tracker *tracker)
 }
 
 /**
+ * tracker_submit_bio_atomic() - see a bio where the caller cannot sleep
+ * @tracker: the device's tracker.
+ * @bio: the bio, seen exactly once, before the driver sees it.
+ *
+ * The part of tracker_submit_bio() that never sleeps, for a backend that
+ * sees bios in atomic context: it marks a write's blocks while no snapshot
+ * of the device is taken, and lets reads go. A write that copy-on-write
+ * may have to hold back is left to tracker_submit_bio().
+ *
+ * Context: any; the caller keeps the tracker alive.
+ * Return: true if the bio was seen and goes on to the driver, false if
+ * tracker_submit_bio() must see it instead.
+ */
+bool tracker_submit_bio_atomic(struct tracker *tracker, struct bio *bio)
+{
+	sector_t count = bio_sectors(bio);
+
+	if (!op_is_write(bio_op(bio)) || !count)
+		return true;
+	/* The same lockless look as tracker_get_diff_area(), in that order. */
+	if (READ_ONCE(tracker->diff_area))
+		return false;
+	cbt_map_mark(tracker->cbt_map, blksnap_bio_sector(bio), count, false);
+	return true;
+}
+
+/**
  * tracker_submit_bio() - see a bio submitted to a tracked device
  * @tracker: the device's tracker.
  * @bio: the bio, seen exactly once, before the driver sees it.

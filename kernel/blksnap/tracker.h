@@ -44,6 +44,7 @@ void tracker_detach(struct tracker *tracker);
 int tracker_ctl(struct tracker *tracker, unsigned int cmd, u8 __user *buf,
 		u32 *plen);
 bool tracker_submit_bio(struct tracker *tracker, struct bio *bio);
+bool tracker_submit_bio_atomic(struct tracker *tracker, struct bio *bio);
 
 void tracker_put(struct tracker *tracker);
 struct tracker *tracker_get(struct tracker *tracker);
