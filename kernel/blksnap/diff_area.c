@@ -197,6 +197,65 @@ static void chunk_free(struct chunk *chunk)
 	blksnap_obj_sub(BLKSNAP_OBJ_CHUNK, 1);
 }
 
+static unsigned long diff_area_released_pages(struct diff_area *da)
+{
+	return DIV_ROUND_UP(da->chunk_count, 1ul << DIFF_AREA_RELEASED_SHIFT);
+}
+
+static void diff_area_released_free(struct diff_area *da)
+{
+	unsigned long i;
+
+	for (i = 0; i < diff_area_released_pages(da); i++)
+		free_page((unsigned long)da->released[i]);
+	kvfree(da->released);
+}
+
+/*
+ * Writes into the chunk may pass straight through: set its bit, allocating
+ * its page of bits first if none of its neighbours was released yet. The
+ * bit is only a shortcut to &chunk.released, so a page that cannot be
+ * allocated costs a lookup per write and nothing else.
+ */
+static void diff_area_set_released(struct diff_area *da, unsigned long idx)
+{
+	unsigned long **slot = &da->released[idx >> DIFF_AREA_RELEASED_SHIFT];
+	unsigned long *bits = READ_ONCE(*slot);
+	unsigned long *old;
+
+	if (!bits) {
+		/* The release worker must not wait for memory. */
+		bits = (unsigned long *)get_zeroed_page(GFP_NOWAIT |
+							__GFP_NOWARN);
+		if (!bits)
+			return;
+		old = cmpxchg(slot, NULL, bits);
+		if (old) {
+			free_page((unsigned long)bits);
+			bits = old;
+		}
+	}
+	/* Pairs with the acquire in diff_area_chunk_released(). */
+	smp_mb__before_atomic();
+	set_bit(idx & ((1ul << DIFF_AREA_RELEASED_SHIFT) - 1), bits);
+}
+
+/* May a write into the chunk pass straight through? */
+static bool diff_area_chunk_released(struct diff_area *da, unsigned long idx)
+{
+	unsigned long *bits =
+		READ_ONCE(da->released[idx >> DIFF_AREA_RELEASED_SHIFT]);
+	struct chunk *chunk;
+
+	if (bits &&
+	    test_bit_acquire(idx & ((1ul << DIFF_AREA_RELEASED_SHIFT) - 1),
+			     bits))
+		return true;
+	chunk = xa_load(&da->chunks, idx);
+	/* Pairs with the release in diff_area_release_bio_chunks(). */
+	return chunk && smp_load_acquire(&chunk->released);
+}
+
 static void diff_area_release(struct kref *kref)
 {
 	struct diff_area *da = container_of(kref, struct diff_area, kref);
@@ -209,6 +268,7 @@ static void diff_area_release(struct kref *kref)
 	xa_for_each(&da->chunks, idx, chunk)
 		chunk_free(chunk);
 	xa_destroy(&da->chunks);
+	diff_area_released_free(da);
 	for (i = 0; i < DIFF_AREA_CHUNK_LOCKS; i++)
 		mutex_destroy(&da->chunk_locks[i]);
 	list_for_each_entry_safe(buf, tmp, &da->pool, link)
@@ -532,8 +592,9 @@ static void diff_area_release_bio_chunks(struct diff_area *da,
 		/* Pairs with the release of the state by the loader. */
 		if (!chunk || smp_load_acquire(&chunk->state) == CHUNK_NEW)
 			continue;
-		/* Pairs with the acquire in diff_area_cow(). */
+		/* Pairs with the acquire in diff_area_chunk_released(). */
 		smp_store_release(&chunk->released, true);
+		diff_area_set_released(da, idx);
 	}
 }
 
@@ -692,6 +753,13 @@ struct diff_area *diff_area_create(struct tracker *tracker,
 	da->chunk_shift = shift - SECTOR_SHIFT;
 	da->chunk_count = DIV_ROUND_UP_SECTOR_T(da->capacity,
 						1ull << da->chunk_shift);
+	da->released = kvcalloc(diff_area_released_pages(da),
+				sizeof(*da->released), GFP_KERNEL);
+	if (!da->released) {
+		kfree(da);
+		blksnap_obj_sub(BLKSNAP_OBJ_DIFF_AREA, 1);
+		return ERR_PTR(-ENOMEM);
+	}
 
 	xa_init(&da->chunks);
 	for (i = 0; i < DIFF_AREA_CHUNK_LOCKS; i++)
@@ -757,21 +825,14 @@ bool diff_area_cow(struct diff_area *da, struct bio *bio, sector_t sector,
 		   sector_t count)
 {
 	unsigned long idx, first, last;
-	struct chunk *chunk;
-	bool hold = false;
 
 	if (diff_area_stopped(da) || sector >= da->capacity || !count)
 		return false;
 	diff_area_chunk_range(da, sector, count, &first, &last);
-	for (idx = first; idx <= last; idx++) {
-		chunk = xa_load(&da->chunks, idx);
-		/* Pairs with the release in diff_area_release_bio_chunks(). */
-		if (!chunk || !smp_load_acquire(&chunk->released)) {
-			hold = true;
+	for (idx = first; idx <= last; idx++)
+		if (!diff_area_chunk_released(da, idx))
 			break;
-		}
-	}
-	if (!hold)
+	if (idx > last)
 		return false;
 	if (bio->bi_opf & REQ_NOWAIT) {
 		bio_wouldblock_error(bio);

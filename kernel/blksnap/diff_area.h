@@ -71,6 +71,9 @@ struct chunk {
 /* Locks of the chunks of a device, shared by index; a power of two. */
 #define DIFF_AREA_CHUNK_LOCKS 64
 
+/* Chunks per page of &diff_area.released: one bit each. */
+#define DIFF_AREA_RELEASED_SHIFT (PAGE_SHIFT + 3)
+
 /*
  * Workers of each kind (copy-on-write, store) per device: each does its
  * I/O synchronously, so this many chunk reads and as many stores can be in
@@ -106,8 +109,8 @@ struct diff_area_workers {
 
 /**
  * struct diff_area - copy-on-write state of one device in a taken snapshot
- * @kref: held by the tracker while copy-on-write is on, by the image, by
- *	queued work and by the filter while it looks at a bio.
+ * @kref: held by the tracker while copy-on-write is on, by the image and
+ *	by queued work; the filter looks at a bio under RCU instead.
  * @tracker: the device's tracker (reference).
  * @ds: the difference storage (reference).
  * @events: the snapshot's events (reference), to report corruption.
@@ -118,6 +121,11 @@ struct diff_area_workers {
  * @chunks: sparse map of &struct chunk by chunk number; its lock also
  *	protects @store_queue and @store_count.
  * @chunk_locks: serialise loading, storing and image access of a chunk.
+ * @released: for each 2^%DIFF_AREA_RELEASED_SHIFT chunks, NULL or a page
+ *	of bits, one per chunk, set once &chunk.released is: a write into a
+ *	preserved chunk is let through on one bit test, without looking the
+ *	chunk up. A page is allocated at the first release among its chunks;
+ *	where it cannot be, writes look the chunk up instead.
  * @error: 0, or the error that corrupted the snapshot of the device.
  * @closing: the snapshot is being destroyed.
  * @cow_lock: protects @cow_bios, @cow_workers and @release_bios.
@@ -152,6 +160,7 @@ struct diff_area {
 	unsigned long chunk_count;
 	struct xarray chunks;
 	struct mutex chunk_locks[DIFF_AREA_CHUNK_LOCKS]; /* by chunk index */
+	unsigned long **released;
 	int error;
 	bool closing;
 	spinlock_t cow_lock; /* protects cow_bios, release_bios */

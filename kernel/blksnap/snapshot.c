@@ -202,6 +202,9 @@ static void snapshot_remove(struct snapshot *snapshot)
 		WRITE_ONCE(tracker->diff_area, NULL);
 		spin_unlock(&tracker->lock);
 		mutex_unlock(&snapshots_lock);
+		/* Writers look at the area under RCU (tracker_submit_bio()). */
+		if (da)
+			synchronize_rcu();
 
 		if (sd->image)
 			snapimage_destroy(sd->image);
@@ -529,7 +532,8 @@ static void snapshot_switch_device(struct snapshot_device *sd,
 
 	cbt_map_switch(tracker->cbt_map, &ctx->rs[i]);
 	spin_lock(&tracker->lock);
-	WRITE_ONCE(tracker->diff_area, ctx->das[i]);
+	/* Pairs with the acquire in tracker_submit_bio(). */
+	smp_store_release(&tracker->diff_area, ctx->das[i]);
 	detached = tracker->detached;
 	spin_unlock(&tracker->lock);
 	/* Detached since the check: its writes were not all seen. */

@@ -10,6 +10,7 @@
 
 #include <linux/blkdev.h>
 #include <linux/module.h>
+#include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -206,7 +207,7 @@ bool tracker_submit_bio_atomic(struct tracker *tracker, struct bio *bio)
  * back a write until the data it overwrites is preserved: the bio is then
  * sent on later with blksnap_filter_resubmit().
  *
- * Context: process context; may sleep.
+ * Context: process context; does not sleep.
  * Return: true if the bio was taken, false to let it go on to the driver.
  */
 bool tracker_submit_bio(struct tracker *tracker, struct bio *bio)
@@ -222,14 +223,15 @@ bool tracker_submit_bio(struct tracker *tracker, struct bio *bio)
 	/*
 	 * Copy-on-write before CBT, the reverse of the take's order: a write
 	 * that the snapshot holds back is marked with the number after it.
-	 * The lock taken for a difference area orders the two.
+	 * RCU keeps the area alive: snapshot_remove() waits for a grace
+	 * period before letting it go.
 	 */
-	da = tracker_get_diff_area(tracker);
+	rcu_read_lock();
+	/* Pairs with the release after the CBT switch in the take. */
+	da = smp_load_acquire(&tracker->diff_area);
 	cbt_map_mark(tracker->cbt_map, sector, count, false);
-	if (!da)
-		return false;
-	taken = diff_area_cow(da, bio, sector, count);
-	diff_area_put(da);
+	taken = da && diff_area_cow(da, bio, sector, count);
+	rcu_read_unlock();
 	return taken;
 }
 

@@ -22,7 +22,8 @@ struct diff_area;
  * @lock: protects @diff_area and @detached.
  * @diff_area: copy-on-write state while a snapshot is taken, or NULL. It
  *	holds a reference to the tracker in turn; destroying the snapshot
- *	breaks that cycle by clearing this pointer.
+ *	breaks that cycle by clearing this pointer. Written under @lock;
+ *	tracker_submit_bio() reads it under RCU instead, without a reference.
  * @detached: the filter was detached (by user space or because the device
  *	went away); the tracker only lives on for its snapshot.
  *
