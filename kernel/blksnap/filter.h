@@ -11,7 +11,8 @@
  *
  * The backend attaches, detaches and serialises the filters, calls the
  * core (tracker.h: tracker_create(), tracker_detach(), tracker_ctl(),
- * tracker_submit_bio()) and sends on the bios the core took. The core
+ * tracker_submit_bio() and, where it cannot sleep,
+ * tracker_submit_bio_atomic()) and sends on the bios the core took. The core
  * never knows which backend it runs on.
  */
 #ifndef __BLKSNAP_FILTER_H
