@@ -197,6 +197,10 @@ static void chunk_free(struct chunk *chunk)
 	blksnap_obj_sub(BLKSNAP_OBJ_CHUNK, 1);
 }
 
+/* The bit of a chunk in its page of &diff_area.released. */
+#define DIFF_AREA_RELEASED_BIT(idx) \
+	((idx) & ((1ul << DIFF_AREA_RELEASED_SHIFT) - 1))
+
 static unsigned long diff_area_released_pages(struct diff_area *da)
 {
 	return DIV_ROUND_UP(da->chunk_count, 1ul << DIFF_AREA_RELEASED_SHIFT);
@@ -237,7 +241,7 @@ static void diff_area_set_released(struct diff_area *da, unsigned long idx)
 	}
 	/* Pairs with the acquire in diff_area_chunk_released(). */
 	smp_mb__before_atomic();
-	set_bit(idx & ((1ul << DIFF_AREA_RELEASED_SHIFT) - 1), bits);
+	set_bit(DIFF_AREA_RELEASED_BIT(idx), bits);
 }
 
 /* May a write into the chunk pass straight through? */
@@ -247,9 +251,7 @@ static bool diff_area_chunk_released(struct diff_area *da, unsigned long idx)
 		READ_ONCE(da->released[idx >> DIFF_AREA_RELEASED_SHIFT]);
 	struct chunk *chunk;
 
-	if (bits &&
-	    test_bit_acquire(idx & ((1ul << DIFF_AREA_RELEASED_SHIFT) - 1),
-			     bits))
+	if (bits && test_bit_acquire(DIFF_AREA_RELEASED_BIT(idx), bits))
 		return true;
 	chunk = xa_load(&da->chunks, idx);
 	/* Pairs with the release in diff_area_release_bio_chunks(). */

@@ -191,7 +191,7 @@ bool tracker_submit_bio_atomic(struct tracker *tracker, struct bio *bio)
 
 	if (!op_is_write(bio_op(bio)) || !count)
 		return true;
-	/* The same lockless look as tracker_get_diff_area(), in that order. */
+	/* As in tracker_submit_bio(): copy-on-write first, then CBT. */
 	if (READ_ONCE(tracker->diff_area))
 		return false;
 	cbt_map_mark(tracker->cbt_map, blksnap_bio_sector(bio), count, false);
