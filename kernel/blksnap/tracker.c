@@ -67,6 +67,9 @@ struct tracker *tracker_get(struct tracker *tracker)
  * tracker_get_diff_area() - the copy-on-write state of a device
  * @tracker: the tracker.
  *
+ * For the control paths; the write path reads the pointer under RCU
+ * (tracker_submit_bio()).
+ *
  * Return: a reference to the difference area while a snapshot of the device
  * is taken, otherwise NULL.
  */
@@ -74,9 +77,6 @@ struct diff_area *tracker_get_diff_area(struct tracker *tracker)
 {
 	struct diff_area *da;
 
-	/* No snapshot taken, the common case: no lock for every write. */
-	if (!READ_ONCE(tracker->diff_area))
-		return NULL;
 	spin_lock(&tracker->lock);
 	da = tracker->diff_area;
 	if (da)
