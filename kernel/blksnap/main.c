@@ -22,6 +22,7 @@
 #include "diff_area.h"
 #include "filter.h"
 #include "objcount.h"
+#include "snapimage.h"
 #include "snapshot.h"
 
 unsigned int tracking_block_minimum_shift = 16;
@@ -289,11 +290,14 @@ static int __init blksnap_init(void)
 	ret = diff_area_init();
 	if (ret)
 		goto fail_debugfs;
+	ret = snapimage_init();
+	if (ret)
+		goto fail_cache;
 	blksnap_wq = alloc_workqueue("blksnap", WQ_UNBOUND | WQ_MEM_RECLAIM,
 				     0);
 	if (!blksnap_wq) {
 		ret = -ENOMEM;
-		goto fail_cache;
+		goto fail_images;
 	}
 	/*
 	 * Copies wait for stores to make room. Under memory pressure a
@@ -330,6 +334,8 @@ fail_store_wq:
 	destroy_workqueue(blksnap_store_wq);
 fail_wq:
 	destroy_workqueue(blksnap_wq);
+fail_images:
+	snapimage_done();
 fail_cache:
 	diff_area_done();
 fail_debugfs:
@@ -346,6 +352,7 @@ static void __exit blksnap_exit(void)
 	destroy_workqueue(blksnap_store_wq);
 	destroy_workqueue(blksnap_wq);
 	blksnap_objcount_done();
+	snapimage_done();
 	diff_area_done();
 	debugfs_remove_recursive(blksnap_debugfs_dir);
 	pr_info("unloaded\n");

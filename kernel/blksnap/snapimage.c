@@ -24,7 +24,7 @@
 #define SNAPIMAGE_BOUNCE_SECTORS 256
 /* Largest bio the image accepts. */
 #define SNAPIMAGE_MAX_SECTORS 8192
-/* Pieces of image reads in flight that the bio pool guarantees. */
+/* Pieces of image reads in flight (all images) that the pool guarantees. */
 #define SNAPIMAGE_POOL_SIZE 64
 
 /**
@@ -35,7 +35,6 @@
  * @bios: bios and pieces of reads waiting for @work.
  * @work: processes the bios, one at a time.
  * @bounce: buffer for the data of one bio, plus two pages for alignment.
- * @pieces: the pool of the pieces of reads.
  * @inflight: pieces not completed yet.
  * @dev_id: device number of the original, key in snapimage_names.
  */
@@ -46,7 +45,6 @@ struct snapimage {
 	struct bio_list bios;
 	struct work_struct work;
 	struct diff_buffer *bounce;
-	struct bio_set pieces;
 	atomic_t inflight;
 	dev_t dev_id;
 };
@@ -74,6 +72,14 @@ struct snapimage_piece {
  * device may then get the same number: its image must not collide.
  */
 static DEFINE_XARRAY(snapimage_names);
+
+/*
+ * The pieces of every image's reads. One set for the module, not one per
+ * image: destroying a bio set whose bio size nothing else uses destroys
+ * its slab cache, and kmem_cache_destroy() waits for every kfree_rcu() in
+ * flight in the system; each take would also start a rescuer thread.
+ */
+static struct bio_set snapimage_pieces;
 
 static void snapimage_bio_copy(struct bio *bio, struct bvec_iter *iter,
 			       struct diff_buffer *buf, size_t offset,
@@ -233,7 +239,7 @@ static void snapimage_read(struct snapimage *image, struct bio *bio)
 		}
 		clone = bio_alloc_clone(map.source == DIFF_AREA_COPY ?
 					bio->bi_bdev : map.bdev,
-					bio, GFP_NOIO, &image->pieces);
+					bio, GFP_NOIO, &snapimage_pieces);
 		bio_trim(clone, done, map.count);
 		piece = container_of(clone, struct snapimage_piece, bio);
 		piece->image = image;
@@ -317,17 +323,10 @@ struct snapimage *snapimage_create(struct diff_area *da)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	/* The rescuer: pieces are allocated inside submit_bio(). */
-	ret = bioset_init(&image->pieces, SNAPIMAGE_POOL_SIZE,
-			  offsetof(struct snapimage_piece, bio),
-			  BIOSET_NEED_RESCUER);
-	if (ret)
-		goto fail_bounce;
-
 	disk = blksnap_alloc_disk(&lim);
 	if (IS_ERR(disk)) {
 		ret = PTR_ERR(disk);
-		goto fail_pieces;
+		goto fail_bounce;
 	}
 	disk->fops = &snapimage_fops;
 	disk->private_data = image;
@@ -343,13 +342,11 @@ struct snapimage *snapimage_create(struct diff_area *da)
 	if (ret) {
 		diff_area_put(image->da);
 		put_disk(disk);
-		goto fail_pieces;
+		goto fail_bounce;
 	}
 	blksnap_obj_add(BLKSNAP_OBJ_IMAGE, 1);
 	return image;
 
-fail_pieces:
-	bioset_exit(&image->pieces);
 fail_bounce:
 	diff_buffer_free(image->bounce);
 fail:
@@ -374,7 +371,6 @@ void snapimage_destroy(struct snapimage *image)
 	flush_work(&image->work);
 	put_disk(image->disk);
 	diff_area_put(image->da);
-	bioset_exit(&image->pieces);
 	diff_buffer_free(image->bounce);
 	kfree(image);
 	blksnap_obj_sub(BLKSNAP_OBJ_IMAGE, 1);
@@ -400,4 +396,28 @@ bool snapimage_is_image(struct block_device *bdev)
 const char *snapimage_name(struct snapimage *image)
 {
 	return image->disk->disk_name;
+}
+
+/**
+ * snapimage_init() - set up what every image shares (module load)
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int snapimage_init(void)
+{
+	/* The rescuer: pieces are allocated inside submit_bio(). */
+	return bioset_init(&snapimage_pieces, SNAPIMAGE_POOL_SIZE,
+			   offsetof(struct snapimage_piece, bio),
+			   BIOSET_NEED_RESCUER);
+}
+
+/**
+ * snapimage_done() - release what every image shares (module unload)
+ *
+ * Called once no image is left: each one waits for its pieces when it is
+ * destroyed.
+ */
+void snapimage_done(void)
+{
+	bioset_exit(&snapimage_pieces);
 }

@@ -8,6 +8,8 @@ struct block_device;
 struct diff_area;
 struct snapimage;
 
+int snapimage_init(void);
+void snapimage_done(void);
 struct snapimage *snapimage_create(struct diff_area *da);
 void snapimage_destroy(struct snapimage *image);
 bool snapimage_is_image(struct block_device *bdev);

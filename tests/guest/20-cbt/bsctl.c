@@ -302,6 +302,23 @@ static int takeloop_check(int fd, const char *what, const char *tag,
 	return 0;
 }
 
+/* Phases of a takeloop round, timed separately (where a round's time goes). */
+enum { PH_CREATE, PH_ADD, PH_TAKE, PH_OPEN, PH_IO, PH_DESTROY, PH_N };
+static const char *const phase_name[PH_N] = {
+	"create", "add", "take", "open", "io", "destroy",
+};
+
+/* Add the time since *t to *acc (microseconds) and restart *t. */
+static void lap(struct timespec *t, long long *acc)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	*acc += (long long)(now.tv_sec - t->tv_sec) * 1000000 +
+		(now.tv_nsec - t->tv_nsec) / 1000;
+	*t = now;
+}
+
 /*
  * Rounds of create/add/take/destroy with the point in time checked each
  * round: the stamp blocks FIRST + j * STRIDE (j < COUNT) hold generation
@@ -309,6 +326,7 @@ static int takeloop_check(int fd, const char *what, const char *tag,
  * the image must still show i - 1 while the original shows i. The change
  * number must grow by one per take (or restart at 0 with a new
  * generation). Stops after N rounds or SECONDS, whichever comes first.
+ * Prints the rounds, the total and each phase's share (PHASE_ms).
  */
 static int do_takeloop(int argc, char **argv)
 {
@@ -317,7 +335,8 @@ static int do_takeloop(int argc, char **argv)
 	struct blksnap_snapshotinfo si;
 	struct blksnap_cbtinfo info;
 	struct blksnap_snapshotadd a;
-	struct timespec t0, t1;
+	struct timespec t0, t1, tp;
+	long long phase_us[PH_N] = { 0 };
 	unsigned int len, changes, wraps = 0;
 	char tag[32], old[32], img[64];
 	struct blksnap_uuid gen;
@@ -354,6 +373,7 @@ static int do_takeloop(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 1; i <= n; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &tp);
 		snprintf(old, sizeof(old), "T%llu", i - 1);
 		snprintf(tag, sizeof(tag), "T%llu", i);
 		memset(&c, 0, sizeof(c));
@@ -362,6 +382,7 @@ static int do_takeloop(int argc, char **argv)
 			printf("round %llu: create: ", i);
 			return fail(errno);
 		}
+		lap(&tp, &phase_us[PH_CREATE]);
 		memcpy(&a.id, &c.id, sizeof(a.id));
 		len = sizeof(a);
 		err = blkfilter_ctl(dfd, "blksnap",
@@ -370,10 +391,12 @@ static int do_takeloop(int argc, char **argv)
 			printf("round %llu: add: ", i);
 			return fail(err);
 		}
+		lap(&tp, &phase_us[PH_ADD]);
 		if (ioctl(fd, IOCTL_BLKSNAP_SNAPSHOT_TAKE, &c.id)) {
 			printf("round %llu: take: ", i);
 			return fail(errno);
 		}
+		lap(&tp, &phase_us[PH_TAKE]);
 		len = sizeof(si);
 		err = blkfilter_ctl(dfd, "blksnap",
 				    BLKFILTER_CTL_BLKSNAP_SNAPSHOTINFO, &si,
@@ -385,6 +408,7 @@ static int do_takeloop(int argc, char **argv)
 		snprintf(img, sizeof(img), "/dev/%.*s", IMAGE_DISK_NAME_LEN,
 			 (char *)si.image);
 		ifd = open_dev(img, O_RDONLY | O_DIRECT);
+		lap(&tp, &phase_us[PH_OPEN]);
 		for (j = 0; j < count; j++) {
 			b = first + j * stride;
 			if (takeloop_check(ifd, "image before write", old, b,
@@ -408,10 +432,12 @@ static int do_takeloop(int argc, char **argv)
 			}
 		}
 		close(ifd);
+		lap(&tp, &phase_us[PH_IO]);
 		if (ioctl(fd, IOCTL_BLKSNAP_SNAPSHOT_DESTROY, &c.id)) {
 			printf("round %llu: destroy: ", i);
 			return fail(errno);
 		}
+		lap(&tp, &phase_us[PH_DESTROY]);
 		len = sizeof(info);
 		err = blkfilter_ctl(dfd, "blksnap",
 				    BLKFILTER_CTL_BLKSNAP_CBTINFO, &info, &len);
@@ -443,8 +469,11 @@ static int do_takeloop(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
 	     (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	printf("rounds=%llu ms=%lld changes=%u wraps=%u\n", i - 1, ms, changes,
+	printf("rounds=%llu ms=%lld changes=%u wraps=%u", i - 1, ms, changes,
 	       wraps);
+	for (j = 0; j < PH_N; j++)
+		printf(" %s_ms=%lld", phase_name[j], phase_us[j] / 1000);
+	printf("\n");
 	close(dfd);
 	free(buf);
 	free(exp);
