@@ -308,14 +308,20 @@ static const char *const phase_name[PH_N] = {
 	"create", "add", "take", "open", "io", "destroy",
 };
 
+/* Microseconds from *a to *b. */
+static long long us_between(const struct timespec *a, const struct timespec *b)
+{
+	return (long long)(b->tv_sec - a->tv_sec) * 1000000 +
+	       (b->tv_nsec - a->tv_nsec) / 1000;
+}
+
 /* Add the time since *t to *acc (microseconds) and restart *t. */
 static void lap(struct timespec *t, long long *acc)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	*acc += (long long)(now.tv_sec - t->tv_sec) * 1000000 +
-		(now.tv_nsec - t->tv_nsec) / 1000;
+	*acc += us_between(t, &now);
 	*t = now;
 }
 
@@ -467,8 +473,7 @@ static int do_takeloop(int argc, char **argv)
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ms = (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
-	     (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	ms = us_between(&t0, &t1) / 1000;
 	printf("rounds=%llu ms=%lld changes=%u wraps=%u", i - 1, ms, changes,
 	       wraps);
 	for (j = 0; j < PH_N; j++)
@@ -895,8 +900,7 @@ int main(int argc, char **argv)
 			0;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		fprintf(stderr, "elapsed_ms=%lld\n",
-			(long long)(t1.tv_sec - t0.tv_sec) * 1000 +
-			(t1.tv_nsec - t0.tv_nsec) / 1000000);
+			us_between(&t0, &t1) / 1000);
 		if (err)
 			return fail(err);
 		cr = (void *)ev->data;
